@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: MIT
+# Our own code: every .c under crypto/, hal/ and src/ except the two mains goes
+# into libsbs.a; sbsd, sbs and every tests/test_*.c link against it.
+
+LIB_SRC  := $(filter-out src/sbs.c src/sbsd.c,$(wildcard src/*.c)) $(wildcard crypto/*.c hal/*.c)
+OBJ      := $(B)/obj
+LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o)
+INC      := -Isrc -Icrypto -Ihal -I$(D)/include
+DEFS     := -D_GNU_SOURCE -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DSBS_VERSION='"$(SBS_VERSION)"'
+SBS_VERSION ?= 0.1.0
+ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(WERROR) $(DEFS) $(INC) -MMD -MP
+LIBS     := $(DEP_LIBS)
+
+$(OBJ)/%.o: %.c $(DEPS_STAMPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(B)/libsbs.a: $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/sbsd: $(OBJ)/src/sbsd.o $(B)/libsbs.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/sbs: $(OBJ)/src/sbs.o $(B)/libsbs.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
