@@ -9,7 +9,7 @@
 
 TARGET  ?= x86_64
 JOBS    ?= 2
-B       := build/$(TARGET)
+B       := build/$(TARGET)$(SUFFIX)
 HOST_SETUP := build/.host-setup
 
 WARN    := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -6,7 +6,7 @@
 
 DEB_PKGS := mbedtls bearssl cjson libarchive zlib bzip2
 SRC      := build/src
-D        := $(B)/deps
+D        := build/$(TARGET)/deps
 DEPS_STAMPS := $(D)/.mbedtls $(D)/.bearssl $(D)/.cjson $(D)/.zlib $(D)/.bzip2 $(D)/.libarchive
 DEP_LIBS := $(D)/lib/libarchive.a $(D)/lib/libbz2.a $(D)/lib/libz.a \
             $(D)/lib/libmbedtls.a $(D)/lib/libmbedx509.a $(D)/lib/libmbedcrypto.a \

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hal: what differs between where sbsd runs. One small table of functions,
+ * chosen once at start-up (hal_select); no backend #ifdefs elsewhere.
+ *
+ *   sim   a developer's Linux host: the data directory is a plain directory,
+ *         the appliance secret is a 32-byte file created on first use (0600)
+ *         outside the data directory (<data_dir>/../.sbs-appliance-secret
+ *         unless SBS_APPLIANCE_SECRET_FILE says otherwise).
+ *   se    (later) s390x Secure Execution: LUKS2 volume, secret sealed in the
+ *         SE image, attestation through /dev/uv.
+ *   hpvs  (later) HPVS container workload: the runtime mounted the volume.
+ *
+ * The appliance secret is one half of the state-image key (the other is the
+ * client's SECRET); it is secret and never leaves sbsd.
+ */
+#ifndef SBS_HAL_H
+#define SBS_HAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hal_cfg {
+	const char *data_dir;        /* from SBS_DATA_DIR */
+	const char *secret_file;     /* sim only; NULL = default */
+};
+
+struct hal {
+	const char *name;
+	/* Prepares the data directory (sim: mkdir -p, mode 0700). 0 or -errno. */
+	int (*open)(const struct hal_cfg *cfg);
+	/* The data directory path, valid after open. */
+	const char *(*data_dir)(void);
+	/* Copies the 32-byte appliance secret. 0 or -errno. */
+	int (*appliance_secret)(uint8_t out[static 32]);
+	/* 1 when running as a Secure Execution guest, else 0. */
+	int (*protected_guest)(void);
+};
+
+/* "sim" (and later "se", "hpvs"); NULL if unknown. */
+const struct hal *hal_select(const char *name);
+
+#endif

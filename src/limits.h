@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Every size and count limit of sbs, in one place. Each is checked before memory
+ * is touched; input over a limit gets a specific error, never truncation.
+ */
+#ifndef SBS_LIMITS_H
+#define SBS_LIMITS_H
+
+/* HTTP (src/http.c). The request line plus all header lines: build.py sends
+ * about 300 bytes; 8 KiB is what nginx allows by default. */
+#define HTTP_MAX_HEAD        8192
+#define HTTP_MAX_TARGET      1024   /* request-target, bytes */
+#define HTTP_MAX_HEADERS     64     /* header lines per request */
+/* A request body: init carries GITHUB_KEY and BASE_REPO_PUBLIC_KEY (a few KiB);
+ * post-state-image carries a state image (tens of KiB). */
+#define HTTP_MAX_BODY        (1u << 20)
+#define HTTP_MAX_CHUNK_LINE  64     /* "<hex size>[;ext]\r\n" */
+/* A response body the client accepts (manifests are larger than requests). */
+#define HTTP_MAX_RESP_BODY   (64u << 20)
+
+/* JSON (src/json.c): our documents are at most a few levels deep. */
+#define JSON_MAX_DEPTH       64
+
+/* Server (src/server.c). */
+#define SRV_MAX_CONN         4096   /* open connections; more are refused at accept */
+#define SRV_HANDSHAKE_MS     20000  /* a TLS handshake must finish in this time */
+#define SRV_IDLE_MS          120000 /* keep-alive connection idle timeout */
+#define SRV_MAX_OUT          (96u << 20) /* queued response bytes per connection */
+
+/* Parameters (src/params.c): init/update body. */
+#define PARAM_MAX_KEYS       96
+#define PARAM_MAX_VALUE      (256u << 10)  /* one value, bytes */
+#define PARAM_MAX_TOTAL      (HTTP_MAX_BODY)
+
+/* Files in the data directory. */
+#define STORE_MAX_FILE       (64u << 20)
+#define PATH_MAX_SBS         512
+
+/* State image (src/state.c). */
+#define STATE_MAX_PLAIN      (768u << 10)
+#define STATE_MAX_B64        (((STATE_MAX_PLAIN + 64u) / 3u + 1u) * 4u)
+
+/* Keys (src/keeper.c): PEM of an RSA-2048 private key is ~1.7 KiB. */
+#define KEY_MAX_PEM          4096
+#define CERT_MAX_PEM         8192
+#define SIG_MAX              512
+
+/* Build log kept for GET /log/build. */
+#define LOG_MAX_BUILD        (4u << 20)
+
+/* Client (src/cli_*.c). */
+#define CLI_MAX_CONFIG       (1u << 20)
+
+#endif
