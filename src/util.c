@@ -303,6 +303,6 @@ void util_ts_micro(char out[32])
 
 	gettimeofday(&tv, NULL);
 	gmtime_r(&tv.tv_sec, &tm);
-	snprintf(out, 32, "%04d-%02d-%02d_%02d-%02d-%02d.%06ld", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (long)tv.tv_usec);
+	size_t n = strftime(out, 32, "%Y-%m-%d_%H-%M-%S", &tm);
+	snprintf(out + n, 32 - n, ".%06u", (unsigned)tv.tv_usec % 1000000u);
 }
