@@ -1,0 +1,661 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * api: request routing and the HPSB endpoint handlers (api.h).
+ */
+#include "api.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "builder.h"
+#include "json.h"
+#include "keeper.h"
+#include "limits.h"
+#include "params.h"
+#include "state.h"
+#include "tlsid.h"
+#include "util.h"
+
+static struct {
+	const struct hal *hal;
+	char status_path[PATH_MAX_SBS];
+	char log_path[PATH_MAX_SBS];
+	json *st;                    /* status.json: status, build_name, image_tag, image_digest */
+	struct builder_run run;      /* pid 0 when idle */
+	char progress[256];          /* partial line from the builder */
+	size_t progress_len;
+} A;
+
+/* ---- replies ---- */
+
+static void reply_json(struct srv_reply *r, int status, json *j)
+{
+	char *s = json_print(j);
+	r->status = status;
+	r->ctype = "application/json";
+	if (!s || buf_append(&r->body, s, strlen(s)) < 0)
+		r->status = 500;
+	free(s);
+	json_free(j);
+}
+
+/* {"status": text} or {"error": text} */
+static void reply_kv(struct srv_reply *r, int status, const char *key, const char *text)
+{
+	json *j = json_new_obj();
+	if (j)
+		json_set_str(j, key, text);
+	reply_json(r, status, j);
+}
+
+static void reply_err(struct srv_reply *r, int status, const char *text)
+{
+	reply_kv(r, status, "error", text);
+}
+
+static void reply_text(struct srv_reply *r, int status, const char *text)
+{
+	r->status = status;
+	r->ctype = "text/plain; charset=utf-8";
+	buf_printf(&r->body, "%s\n", text);
+}
+
+/* ---- status.json ---- */
+
+static const char *st_get(const char *key)
+{
+	const char *v = json_get_str(A.st, key);
+	return v ? v : "";
+}
+
+static void st_save(void)
+{
+	char *s = json_print(A.st);
+	if (!s || util_write_atomic(A.status_path, s, strlen(s), 0600) < 0)
+		log_err("cannot persist status.json");
+	free(s);
+}
+
+static void st_set(const char *key, const char *val)
+{
+	json_set_str(A.st, key, val);
+	st_save();
+}
+
+static json *status_object(void)
+{
+	json *j = json_new_obj();
+	char mpk[PATH_MAX_SBS] = "";
+	const char *bn = st_get("build_name");
+
+	if (!j)
+		return NULL;
+	json_set_str(j, "status", st_get("status"));
+	if (!params_initialised())
+		return j;
+	if (*bn)
+		snprintf(mpk, sizeof mpk, "manifest.%s-public.pem", bn);
+	json_set_str(j, "build_image_tag", params_str("BUILD_IMAGE_TAG") ? params_str("BUILD_IMAGE_TAG") : "");
+	json_set_str(j, "build_name", bn);
+	json_set_str(j, "image_tag", st_get("image_tag"));
+	json_set_str(j, "manifest_key_gen", keeper_has(KEEPER_MANIFEST) ? "soft_crypto" : "");
+	json_set_str(j, "manifest_public_key", mpk);
+	json_set_bool(j, "root_ssh_enabled", 0);
+	return j;
+}
+
+/* ---- handlers ---- */
+
+static void h_status(const json *body, const char *arg, struct srv_reply *r)
+{
+	reply_json(r, 200, status_object());
+}
+
+static void h_init_update(const json *body, int is_init, struct srv_reply *r)
+{
+	char msgbuf[256];
+	const char *msg = NULL;
+
+	if (!json_is_obj(body)) {
+		reply_err(r, 400, "the body must be a JSON object of build parameters");
+		return;
+	}
+	if (!is_init && !params_initialised()) {
+		reply_err(r, 409, "not initialised: run init first");
+		return;
+	}
+	if (params_check(body, is_init, msgbuf, sizeof msgbuf, &msg) < 0) {
+		reply_err(r, 400, msg ? msg : "invalid parameters");
+		return;
+	}
+	if (params_apply(body, is_init) < 0) {
+		reply_err(r, 500, "cannot store the parameters");
+		return;
+	}
+	log_info("%s: parameters stored", is_init ? "init" : "update");
+	reply_kv(r, 200, "status", "OK");
+}
+
+static void h_init(const json *b, const char *a, struct srv_reply *r) { h_init_update(b, 1, r); }
+static void h_update(const json *b, const char *a, struct srv_reply *r) { h_init_update(b, 0, r); }
+
+static void h_build(const json *body, const char *arg, struct srv_reply *r)
+{
+	int rc;
+
+	if (!params_initialised()) {
+		reply_err(r, 409, "not initialised: run init first");
+		return;
+	}
+	if (A.run.pid) {
+		reply_err(r, 409, "a build is already running: wait for it to finish (status) or stop it (clean)");
+		return;
+	}
+	rc = builder_start(params_get(), A.log_path, &A.run);
+	if (rc < 0) {
+		reply_err(r, 500, "cannot start the builder");
+		return;
+	}
+	A.progress_len = 0;
+	log_info("build started (builder pid %d)", (int)A.run.pid);
+	reply_kv(r, 200, "status", "OK: async build started");
+}
+
+static void reap(int block);
+
+static void h_clean(const json *body, const char *arg, struct srv_reply *r)
+{
+	if (A.run.pid) {
+		kill(-A.run.pid, SIGKILL);
+		kill(A.run.pid, SIGKILL);
+		reap(1);
+	}
+	st_set("status", "restarted cicd");
+	log_info("clean: builder stopped, status reset");
+	reply_kv(r, 200, "status", "OK");
+}
+
+static void h_log(const json *body, const char *name, struct srv_reply *r)
+{
+	uint8_t *text = NULL;
+	size_t len = 0;
+	json *j;
+
+	if (strcmp(name, "build") != 0) {
+		reply_err(r, 404, "no such log: the only log is 'build'");
+		return;
+	}
+	int rc = util_read_file(A.log_path, LOG_MAX_BUILD, &text, &len);
+	if (rc < 0 && rc != -ENOENT) {
+		reply_err(r, 500, "cannot read the build log");
+		return;
+	}
+	j = json_new_obj();
+	json_set_strn(j, "log", text ? (const char *)text : "", len);
+	free(text);
+	reply_json(r, 200, j);
+}
+
+static void h_manifest(const json *body, const char *arg, struct srv_reply *r)
+{
+	reply_err(r, 404, "no manifest: no build has completed successfully yet");
+}
+
+static void h_publickey(const json *body, const char *arg, struct srv_reply *r)
+{
+	char pem[KEY_MAX_PEM];
+	size_t len;
+	json *j;
+
+	if (keeper_pubkey_pem(KEEPER_MANIFEST, pem, sizeof pem, &len) < 0) {
+		reply_err(r, 500, "cannot create the manifest signing key");
+		return;
+	}
+	j = json_new_obj();
+	json_set_strn(j, "public_key_pem", pem, len);
+	json_set_str(j, "build_name", st_get("build_name"));
+	reply_json(r, 200, j);
+}
+
+static void repository_name(char *out, size_t cap)
+{
+	const char *srv = params_str("DOCKER_PUSH_SERVER");
+	const char *repo = params_str("DOCKER_REPO");
+	snprintf(out, cap, "%s/%s", srv && *srv ? srv : "docker.io", repo ? repo : "");
+}
+
+static json *config_json(void)
+{
+	char pem[KEY_MAX_PEM], repo[600];
+	size_t len;
+	json *j, *wl;
+	const json *pwl;
+
+	if (keeper_pubkey_pem(KEEPER_IMAGE, pem, sizeof pem, &len) < 0)
+		return NULL;
+	repository_name(repo, sizeof repo);
+	j = json_new_obj();
+	json_set_str(j, "repository_name", repo);
+	json_set_strn(j, "public_key", pem, len);
+	json_set_str(j, "public_key_type", "cosign-ecdsa-p256");
+	if (params_str("DOCKER_RO_USER"))
+		json_set_str(j, "docker_username", params_str("DOCKER_RO_USER"));
+	pwl = json_get(params_get(), "ENV_WHITELIST");
+	wl = pwl ? json_dup(pwl) : json_new_arr();
+	json_set(j, "envs_whitelist", wl);
+	return j;
+}
+
+static void h_config_json(const json *body, const char *arg, struct srv_reply *r)
+{
+	json *j;
+
+	if (!params_initialised()) {
+		reply_text(r, 409, "not initialised: run init first");
+		return;
+	}
+	j = config_json();
+	if (!j) {
+		reply_text(r, 500, "cannot create the image signing key");
+		return;
+	}
+	reply_json(r, 201, j);
+}
+
+static void h_config_python(const json *body, const char *arg, struct srv_reply *r)
+{
+	json *j;
+	char *s;
+
+	if (!params_initialised()) {
+		reply_text(r, 409, "not initialised: run init first");
+		return;
+	}
+	j = config_json();
+	s = j ? json_print(j) : NULL;
+	json_free(j);
+	if (!s || strstr(s, "'''")) {
+		free(s);
+		reply_text(r, 500, "cannot build the registration definition");
+		return;
+	}
+	r->status = 201;
+	r->ctype = "text/x-python; charset=utf-8";
+	buf_printf(&r->body, "# registration definition made by sbsd\nimport json\n"
+		   "config = json.loads(r'''%s''')\n", s);
+	free(s);
+}
+
+static void h_imagedigest(const json *body, const char *arg, struct srv_reply *r)
+{
+	const char *d = st_get("image_digest");
+	json *j;
+
+	if (!*d) {
+		reply_text(r, 404, "no image digest: no build has pushed an image yet");
+		return;
+	}
+	j = json_new_arr();
+	json_arr_add_str(j, d);
+	reply_json(r, 201, j);
+}
+
+/* ---- state image ---- */
+
+static int bucket_requested(const json *body)
+{
+	const char *b = json_is_obj(body) ? json_get_str(body, "state_bucket_name") : NULL;
+	return b && *b;
+}
+
+static char *seal_state(const char *secret, const char *ts, const char **msg)
+{
+	uint8_t app[32];
+	json *plain = NULL, *keys = NULL, *prm;
+	char *text = NULL, *b64 = NULL;
+	size_t blen;
+
+	*msg = "cannot export the keys";
+	if (keeper_export(&keys) < 0)
+		goto out;
+	json_del(keys, "tls");        /* the TLS identity belongs to this instance */
+	prm = json_dup(params_get());
+	plain = json_new_obj();
+	if (!plain || !prm) {
+		json_free_secret(prm);
+		goto out;
+	}
+	json_set_num(plain, "v", 1);
+	json_set(plain, "params", prm);
+	json_set(plain, "keys", keys);
+	keys = NULL;
+	json_set_str(plain, "created", ts);
+	text = json_print(plain);
+	*msg = "cannot read the appliance secret";
+	if (!text || A.hal->appliance_secret(app) < 0)
+		goto out;
+	*msg = "cannot seal the state image";
+	if (state_seal((const uint8_t *)text, strlen(text), (const uint8_t *)secret, strlen(secret),
+		       app, util_rng, NULL, &b64, &blen) < 0)
+		b64 = NULL;
+out:
+	wipe(app, sizeof app);
+	if (text)
+		wipe_free(text, strlen(text));
+	json_free_secret(plain);
+	json_free_secret(keys);
+	return b64;
+}
+
+static void h_state_get(const json *body, const char *arg, struct srv_reply *r)
+{
+	const char *secret = params_str("SECRET"), *msg;
+	char ts[32], name[PATH_MAX_SBS];
+	char *b64;
+	json *j;
+
+	if (bucket_requested(body)) {
+		reply_err(r, 501, "state_bucket_name: object storage is not supported by this sbsd version");
+		return;
+	}
+	if (!params_initialised() || !secret || !*secret) {
+		reply_err(r, 409, "not initialised: run init first (the state image is sealed with SECRET)");
+		return;
+	}
+	util_ts_micro(ts);
+	b64 = seal_state(secret, ts, &msg);
+	if (!b64) {
+		reply_err(r, 500, msg);
+		return;
+	}
+	if (*st_get("build_name"))
+		snprintf(name, sizeof name, "%s", st_get("build_name"));
+	else
+		snprintf(name, sizeof name, "sbs-state.%s", ts);
+	j = json_new_obj();
+	json_set_str(j, "name", name);
+	json_set_str(j, "export_tag", ts);
+	json_set_str(j, "state", b64);
+	free(b64);
+	log_info("state image exported (%s)", name);
+	reply_json(r, 200, j);
+}
+
+static const char *state_error(int rc)
+{
+	switch (rc) {
+	case -EBADMSG:
+		return "state image does not open: wrong SECRET, made by another appliance, or modified";
+	case -EPROTO:
+		return "state image version is not supported by this sbsd";
+	default:
+		return "state image is malformed or truncated";
+	}
+}
+
+static int restore(const uint8_t *plain, size_t len, const char **msg)
+{
+	json *j = NULL;
+	const json *prm, *keys, *v;
+	int rc;
+
+	*msg = "state image content is not valid";
+	rc = json_parse((const char *)plain, len, &j, NULL);
+	if (rc < 0)
+		return rc;
+	v = json_get(j, "v");
+	prm = json_get(j, "params");
+	keys = json_get(j, "keys");
+	rc = -EINVAL;
+	if (!json_is_num(v) || json_num(v) != 1 || !json_is_obj(prm) || !json_is_obj(keys))
+		goto out;
+	*msg = "state image keys cannot be restored";
+	if ((rc = keeper_import(keys)) < 0)
+		goto out;
+	*msg = "state image parameters cannot be restored";
+	rc = params_replace(prm);
+out:
+	json_free_secret(j);
+	return rc;
+}
+
+static void h_state_post(const json *body, const char *arg, struct srv_reply *r)
+{
+	const char *secret, *state, *msg;
+	uint8_t app[32], *plain = NULL;
+	size_t plen = 0;
+	int rc;
+
+	if (bucket_requested(body)) {
+		reply_err(r, 501, "state_bucket_name: object storage is not supported by this sbsd version");
+		return;
+	}
+	secret = json_get_str(body, "secret");
+	state = json_get_str(body, "state");
+	if (!secret || !*secret || !state) {
+		reply_err(r, 400, "the body must be {\"secret\": SECRET, \"state\": <state from get-state-image>}");
+		return;
+	}
+	if (A.hal->appliance_secret(app) < 0) {
+		reply_err(r, 500, "cannot read the appliance secret");
+		return;
+	}
+	rc = state_open(state, strlen(state), (const uint8_t *)secret, strlen(secret), app, &plain, &plen);
+	wipe(app, sizeof app);
+	if (rc < 0) {
+		reply_err(r, 400, state_error(rc));
+		return;
+	}
+	rc = restore(plain, plen, &msg);
+	wipe_free(plain, plen);
+	if (rc < 0) {
+		reply_err(r, rc == -EINVAL ? 400 : 500, msg);
+		return;
+	}
+	log_info("state image restored");
+	reply_kv(r, 200, "status", "OK");
+}
+
+/* ---- CSR bootstrap ---- */
+
+static void h_csr(const json *body, const char *host, struct srv_reply *r)
+{
+	char pem[CERT_MAX_PEM];
+	json *j;
+
+	if (keeper_tls_csr(host, pem, sizeof pem) < 0) {
+		reply_err(r, 400, "host must be a DNS name (letters, digits, '.', '-')");
+		return;
+	}
+	j = json_new_obj();
+	json_set_str(j, "csr", pem);
+	reply_json(r, 200, j);
+}
+
+static void h_certificate(const json *body, const char *arg, struct srv_reply *r)
+{
+	const char *pem = json_get_str(body, "certificate"), *msg = NULL;
+
+	if (!pem) {
+		reply_err(r, 400, "the body must be {\"certificate\": \"<PEM>\"}");
+		return;
+	}
+	if (tlsid_install((const uint8_t *)pem, strlen(pem), &msg) < 0) {
+		reply_err(r, 400, msg ? msg : "certificate refused");
+		return;
+	}
+	st_set("status", "restarted nginx");
+	reply_kv(r, 200, "status", "OK");
+}
+
+/* ---- routing ---- */
+
+typedef void (*handler_fn)(const json *body, const char *arg, struct srv_reply *r);
+struct route {
+	enum http_method method;
+	const char *path;      /* exact, or a prefix when it ends in '/' */
+	handler_fn fn;
+	int text_errors;       /* 201 endpoint: errors in plain text */
+};
+
+static const struct route routes[] = {
+	{ HTTP_GET, "/image", h_status, 0 },
+	{ HTTP_POST, "/image", h_init, 0 },
+	{ HTTP_PATCH, "/image", h_update, 0 },
+	{ HTTP_PUT, "/image", h_build, 0 },
+	{ HTTP_DELETE, "/image", h_clean, 0 },
+	{ HTTP_GET, "/log/", h_log, 0 },
+	{ HTTP_GET, "/manifest", h_manifest, 0 },
+	{ HTTP_GET, "/publickey", h_publickey, 0 },
+	{ HTTP_GET, "/config-json", h_config_json, 1 },
+	{ HTTP_GET, "/config-python", h_config_python, 1 },
+	{ HTTP_GET, "/imagedigest", h_imagedigest, 1 },
+	{ HTTP_GET, "/state-image", h_state_get, 0 },
+	{ HTTP_POST, "/state-image", h_state_post, 0 },
+	{ HTTP_GET, "/csr/", h_csr, 0 },
+	{ HTTP_POST, "/certificate", h_certificate, 0 },
+};
+
+/* Finds the route; *arg is the rest of the path after a prefix route. */
+static const struct route *route_find(enum http_method m, const char *path, const char **arg,
+				      int *path_known)
+{
+	*path_known = 0;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const struct route *rt = &routes[i];
+		size_t n = strlen(rt->path);
+		int prefix = rt->path[n - 1] == '/';
+		if (prefix ? strncmp(path, rt->path, n) != 0 || !path[n] || strchr(path + n, '/')
+			   : strcmp(path, rt->path) != 0)
+			continue;
+		*path_known = 1;
+		if (rt->method != m)
+			continue;
+		*arg = prefix ? path + n : "";
+		return rt;
+	}
+	return NULL;
+}
+
+void api_handle(const struct http_msg *req, struct srv_reply *r)
+{
+	char path[HTTP_MAX_TARGET + 1];
+	const struct route *rt;
+	const char *arg = "", *err = NULL;
+	json *body = NULL;
+	int known;
+
+	snprintf(path, sizeof path, "%s", req->target);
+	path[strcspn(path, "?#")] = 0;
+	rt = route_find(req->method, path, &arg, &known);
+	if (!rt) {
+		if (known)
+			reply_err(r, 405, "method not allowed on this path");
+		else
+			reply_err(r, 404, "no such endpoint");
+		return;
+	}
+	if (req->body_len > 0 &&
+	    json_parse((const char *)req->body, req->body_len, &body, &err) < 0) {
+		const char *m = err ? err : "invalid JSON";
+		char text[128];
+		snprintf(text, sizeof text, "request body is not valid JSON: %s", m);
+		if (rt->text_errors)
+			reply_text(r, 400, text);
+		else
+			reply_err(r, 400, text);
+		return;
+	}
+	rt->fn(body, arg, r);
+	json_free_secret(body);
+}
+
+/* ---- builder supervision ---- */
+
+static void read_progress(void)
+{
+	char in[256];
+	ssize_t n;
+
+	while ((n = read(A.run.status_fd, in, sizeof in)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			if (in[i] != '\n') {
+				if (A.progress_len < sizeof A.progress - 1)
+					A.progress[A.progress_len++] = in[i];
+				continue;
+			}
+			A.progress[A.progress_len] = 0;
+			if (strncmp(A.progress, "status ", 7) == 0)
+				st_set("status", A.progress + 7);
+			A.progress_len = 0;
+		}
+	}
+}
+
+static void reap(int block)
+{
+	int ws;
+	pid_t p;
+
+	if (!A.run.pid)
+		return;
+	read_progress();
+	p = waitpid(A.run.pid, &ws, block ? 0 : WNOHANG);
+	if (p != A.run.pid)
+		return;
+	read_progress();
+	close(A.run.status_fd);
+	A.run.pid = 0;
+	if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0) {
+		char s[256];
+		snprintf(s, sizeof s, "exiting due to a non-zero return value: %d, cmd: %s",
+			 WEXITSTATUS(ws), builder_failed_cmd(WEXITSTATUS(ws)));
+		st_set("status", s);
+		log_info("build failed: %s", s);
+	} else if (WIFSIGNALED(ws)) {
+		log_info("builder stopped by signal %d", WTERMSIG(ws));
+	}
+}
+
+void api_tick(void)
+{
+	reap(0);
+	/* reap stray children (none expected) */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+}
+
+int api_open(const char *data_dir, const struct hal *hal)
+{
+	uint8_t *text = NULL;
+	size_t len;
+	int rc;
+
+	A.hal = hal;
+	snprintf(A.status_path, sizeof A.status_path, "%s/status.json", data_dir);
+	snprintf(A.log_path, sizeof A.log_path, "%s/build.log", data_dir);
+	rc = util_read_file(A.status_path, STORE_MAX_FILE, &text, &len);
+	if (rc == 0)
+		rc = json_parse((const char *)text, len, &A.st, NULL);
+	free(text);
+	if (rc < 0 || !json_is_obj(A.st)) {
+		if (rc != -ENOENT)
+			log_warn("status.json unreadable; starting with an empty status");
+		json_free(A.st);
+		A.st = json_new_obj();
+		if (!A.st)
+			return -ENOMEM;
+		json_set_str(A.st, "status", "");
+	}
+	/* A build cannot survive a restart: say so instead of claiming progress. */
+	const char *s = st_get("status");
+	if (*s && strcmp(s, "success") != 0 && strncmp(s, "exiting due to", 14) != 0 &&
+	    strcmp(s, "restarted cicd") != 0 && strcmp(s, "restarted nginx") != 0)
+		st_set("status", "exiting due to a non-zero return value: 1, cmd: build (interrupted by a restart)");
+	return 0;
+}

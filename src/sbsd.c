@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sbsd: the secure build server. Reads the deploy-time configuration (from
+ * the environment, or an env file as an HPVS contract's env section would
+ * set it), opens the HAL, the keeper and the parameter store, picks its TLS
+ * identity and serves the HPSB REST protocol over mutual TLS.
+ *
+ * Deploy-time variables (base64 of PEM, as build.py's instance-env prints):
+ *   CLIENT_CA   required: the CA that signs client (and posted server) certs
+ *   CLIENT_CRT  optional: accepted for compatibility, must verify against CLIENT_CA
+ *   SERVER_CRT, SERVER_KEY  optional pair; without them the CSR bootstrap runs
+ * Plain variables: SBS_HOSTNAME (default localhost), SBS_PORT (443),
+ * SBS_LISTEN (0.0.0.0), SBS_DATA_DIR (./sbs-data), SBS_HAL (sim).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "api.h"
+#include "cry.h"
+#include "hal.h"
+#include "keeper.h"
+#include "limits.h"
+#include "params.h"
+#include "server.h"
+#include "tlsid.h"
+#include "util.h"
+
+#define ENV_MAX_VARS 32
+static struct { char *name, *value; } envf[ENV_MAX_VARS];
+static size_t nenvf;
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sbsd [--env-file FILE] [--help] [--version]\n"
+		"\n"
+		"The sbs secure build server: the HPSB REST API over mutual TLS.\n"
+		"\n"
+		"Configuration comes from the environment; --env-file adds NAME=value or\n"
+		"NAME: \"value\" lines (an HPVS contract env section), the environment wins.\n"
+		"  CLIENT_CA     base64 PEM of the client CA (required)\n"
+		"  CLIENT_CRT    base64 PEM of the client certificate (optional)\n"
+		"  SERVER_CRT    base64 PEM server certificate   } optional pair; without\n"
+		"  SERVER_KEY    base64 PEM server private key   } them: CSR bootstrap\n"
+		"  SBS_HOSTNAME  DNS name of this server (default localhost)\n"
+		"  SBS_PORT      TCP port (default 443)\n"
+		"  SBS_LISTEN    listen address (default 0.0.0.0)\n"
+		"  SBS_DATA_DIR  data directory (default ./sbs-data)\n"
+		"  SBS_HAL       hardware abstraction: sim (default)\n");
+}
+
+/* Parses one env-file line in place: NAME=value or NAME: "value". */
+static int env_line(char *line, int lineno, const char *path)
+{
+	char *p = line, *name, *val;
+	size_t n;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '#' || *p == 0)
+		return 0;
+	name = p;
+	p += strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_");
+	if (p == name || (*p != '=' && *p != ':'))
+		goto bad;
+	*p++ = 0;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	val = p;
+	n = strlen(val);
+	while (n && (val[n - 1] == ' ' || val[n - 1] == '\t' || val[n - 1] == '\r'))
+		val[--n] = 0;
+	if (n >= 2 && ((val[0] == '"' && val[n - 1] == '"') || (val[0] == '\'' && val[n - 1] == '\''))) {
+		val[n - 1] = 0;
+		val++;
+	}
+	if (nenvf >= ENV_MAX_VARS) {
+		fprintf(stderr, "sbsd: %s: more than %d variables\n", path, ENV_MAX_VARS);
+		return -E2BIG;
+	}
+	envf[nenvf].name = strdup(name);
+	envf[nenvf].value = strdup(val);
+	nenvf++;
+	return 0;
+bad:
+	fprintf(stderr, "sbsd: %s:%d: expected NAME=value or NAME: \"value\"\n", path, lineno);
+	return -EINVAL;
+}
+
+static int load_env_file(const char *path)
+{
+	uint8_t *text;
+	size_t len;
+	int rc = util_read_file(path, 1u << 20, &text, &len), lineno = 0;
+	char *save = NULL, *line;
+
+	if (rc < 0) {
+		fprintf(stderr, "sbsd: cannot read env file %s: %s\n", path, strerror(-rc));
+		return rc;
+	}
+	for (line = strtok_r((char *)text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if ((rc = env_line(line, ++lineno, path)) < 0)
+			break;
+	}
+	wipe_free(text, len);
+	return rc < 0 ? rc : 0;
+}
+
+static const char *cfg(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+	if (v)
+		return v;
+	for (size_t i = 0; i < nenvf; i++)
+		if (strcmp(envf[i].name, name) == 0)
+			return envf[i].value;
+	return def;
+}
+
+/* base64 PEM variable -> bytes; NULL when unset. */
+static uint8_t *pem_var(const char *name, size_t *len, int *bad)
+{
+	const char *b64 = cfg(name, NULL);
+	size_t n, cap;
+	uint8_t *out;
+
+	*len = 0;
+	if (!b64 || !*b64)
+		return NULL;
+	n = strlen(b64);
+	cap = n / 4 * 3 + 4;
+	out = malloc(cap);
+	if (!out || cry_b64_decode(b64, n, out, cap - 1, len) < 0) {
+		fprintf(stderr, "sbsd: %s is not valid base64 (expected base64 of a PEM file)\n", name);
+		free(out);
+		*bad = 1;
+		return NULL;
+	}
+	out[*len] = 0;
+	return out;
+}
+
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < SRV_MAX_CONN + 64) {
+		rl.rlim_cur = rl.rlim_max < SRV_MAX_CONN + 64 ? rl.rlim_max : SRV_MAX_CONN + 64;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int serve(void)
+{
+	struct hal_cfg hc = { .data_dir = cfg("SBS_DATA_DIR", "./sbs-data"),
+			      .secret_file = cfg("SBS_APPLIANCE_SECRET_FILE", NULL) };
+	const struct hal *hal = hal_select(cfg("SBS_HAL", "sim"));
+	struct tlsid_cfg tc = { .hostname = cfg("SBS_HOSTNAME", "localhost") };
+	struct srv_cfg sc = { .listen = cfg("SBS_LISTEN", "0.0.0.0"), .handler = api_handle,
+			      .tick = api_tick };
+	char keydir[PATH_MAX_SBS];
+	uint64_t port;
+	int bad = 0, rc;
+	uint8_t *ca, *crt, *skey;
+	size_t crt_len, skey_len;
+
+	const char *ps = cfg("SBS_PORT", "443");
+	if (util_parse_u64(ps, strlen(ps), 65535, &port) < 0) {
+		fprintf(stderr, "sbsd: SBS_PORT must be a port number (0-65535)\n");
+		return 2;
+	}
+	sc.port = (uint16_t)port;
+	ca = pem_var("CLIENT_CA", &tc.client_ca_len, &bad);
+	crt = pem_var("SERVER_CRT", &crt_len, &bad);
+	skey = pem_var("SERVER_KEY", &skey_len, &bad);
+	if (bad)
+		return 2;
+	if (!ca) {
+		fprintf(stderr, "sbsd: CLIENT_CA is required (base64 of the client CA PEM; "
+				"`sbs instance-env` prints it)\n");
+		return 2;
+	}
+	if (!crt != !skey) {
+		fprintf(stderr, "sbsd: SERVER_CRT and SERVER_KEY go together; give both or neither\n");
+		return 2;
+	}
+	if (!hal) {
+		fprintf(stderr, "sbsd: unknown SBS_HAL (known: sim)\n");
+		return 2;
+	}
+	tc.client_ca = ca;
+	tc.server_crt = crt;
+	tc.server_crt_len = crt_len;
+	tc.server_key = skey;
+	tc.server_key_len = skey_len;
+	if ((rc = hal->open(&hc)) < 0) {
+		log_err("hal %s: cannot open the data directory: %s", hal->name, strerror(-rc));
+		return 1;
+	}
+	tc.data_dir = hal->data_dir();
+	snprintf(keydir, sizeof keydir, "%s/keys", tc.data_dir);
+	if ((rc = keeper_open(keydir, util_rng, NULL)) < 0 ||
+	    (rc = params_open(tc.data_dir)) < 0 || (rc = api_open(tc.data_dir, hal)) < 0) {
+		log_err("cannot open the data directory %s: %s", tc.data_dir, strerror(-rc));
+		return 1;
+	}
+	raise_nofile();
+	if ((rc = srv_open(&sc, NULL)) < 0)
+		return 1;
+	if ((rc = tlsid_init(&tc)) < 0) {
+		log_err("cannot set up TLS: %s", strerror(-rc));
+		return 1;
+	}
+	if (skey)
+		wipe_free(skey, skey_len);
+	log_info("sbsd %s listening on %s:%u (hal %s, data %s)", SBS_VERSION, sc.listen,
+		 srv_port(), hal->name, tc.data_dir);
+	srv_run();
+	log_info("sbsd stopping");
+	keeper_close();
+	params_close();
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			printf("sbsd %s\n", SBS_VERSION);
+			return 0;
+		} else if (!strcmp(argv[i], "--env-file") && i + 1 < argc) {
+			if (load_env_file(argv[++i]) < 0)
+				return 2;
+		} else {
+			fprintf(stderr, "sbsd: unknown argument '%s' (try --help)\n", argv[i]);
+			return 2;
+		}
+	}
+	return serve();
+}
