@@ -206,11 +206,154 @@ static void test_b64_reject(void)
 	      out[0] == 'f');
 }
 
+/* ---- keys and signatures ---- */
+
+static struct cry_key *rsa_key, *ec_key;   /* generated once, reused below */
+
+static size_t read_vec(const char *name, uint8_t **out)
+{
+	size_t len = 0;
+
+	*out = NULL;
+	CHECK(util_read_file(tu_vector(name), 1 << 20, out, &len) == 0);
+	return len;
+}
+
+static void roundtrip_key(struct cry_key *k, const char *label)
+{
+	char pem[4096], pem2[4096], pub[1024], pub2[1024];
+	uint8_t der[600], b64der[600];
+	size_t n = 0, n2 = 0, pn = 0, dn = 0, bn = 0;
+	struct cry_key *k2 = NULL;
+
+	CHECK(cry_key_priv_pem(k, pem, sizeof pem, &n) == 0);
+	CHECK(strncmp(pem, label, strlen(label)) == 0 && strlen(pem) == n);
+	CHECK(cry_key_priv_pem(k, pem2, 100, &n2) == -ENOSPC);
+	CHECK(cry_key_parse(&k2, (const uint8_t *)pem, n) == 0);
+	if (!k2)
+		return;
+	CHECK(cry_key_type(k2) == cry_key_type(k));
+	CHECK(cry_key_priv_pem(k2, pem2, sizeof pem2, &n2) == 0);
+	CHECK(n == n2 && memcmp(pem, pem2, n) == 0);
+	CHECK(cry_key_pub_pem(k, pub, sizeof pub, &pn) == 0);
+	CHECK(strncmp(pub, "-----BEGIN PUBLIC KEY-----\n", 27) == 0 && strlen(pub) == pn);
+	CHECK(cry_key_pub_pem(k2, pub2, sizeof pub2, &n2) == 0);
+	CHECK(n2 == pn && memcmp(pub, pub2, pn) == 0);
+	/* DER equals the PEM body */
+	CHECK(cry_key_pub_der(k, der, sizeof der, &dn) == 0);
+	CHECK(cry_key_pub_der(k, der, 10, &n2) == -ENOSPC);
+	{
+		char body[1024];
+		size_t bl = 0;
+		for (const char *q = pub + 27; *q && *q != '-'; q++)
+			if (*q != '\n')
+				body[bl++] = *q;
+		CHECK(cry_b64_decode(body, bl, b64der, sizeof b64der, &bn) == 0);
+		CHECK(bn == dn && memcmp(der, b64der, dn) == 0);
+	}
+	wipe(pem, sizeof pem);
+	wipe(pem2, sizeof pem2);
+	cry_key_free(k2);
+}
+
+static void sign_verify(struct cry_key *k)
+{
+	uint8_t h[32], sig[600];
+	char pub[1024];
+	size_t sl = 0, pn = 0;
+
+	cry_sha256("message", 7, h);
+	CHECK(cry_key_pub_pem(k, pub, sizeof pub, &pn) == 0);
+	CHECK(cry_sign_sha256(k, h, sig, 8, &sl, util_rng, NULL) == -ENOSPC);
+	CHECK(cry_sign_sha256(k, h, sig, sizeof sig, &sl, util_rng, NULL) == 0);
+	CHECK(cry_verify_sha256((uint8_t *)pub, pn, h, sig, sl) == 0);
+	h[0] ^= 1;
+	CHECK(cry_verify_sha256((uint8_t *)pub, pn, h, sig, sl) == -EBADMSG);
+	h[0] ^= 1;
+	sig[sl - 1] ^= 1;
+	CHECK(cry_verify_sha256((uint8_t *)pub, pn, h, sig, sl) == -EBADMSG);
+	CHECK(cry_verify_sha256((uint8_t *)pub, pn, h, sig, 0) == -EBADMSG);
+	CHECK(cry_verify_sha256((const uint8_t *)"garbage", 7, h, sig, sl) == -EINVAL);
+	pub[40] ^= 4;   /* corrupt base64 body */
+	CHECK(cry_verify_sha256((uint8_t *)pub, pn, h, sig, sl) == -EINVAL);
+}
+
+/* Keys and signatures made by the openssl CLI (crypto_ossl_gen.sh). */
+static void ossl_vectors(void)
+{
+	static const struct { const char *key, *pub, *kind; enum cry_key_type t; } v[] = {
+		{ "crypto_ossl_rsa.key", "crypto_ossl_rsa_pkcs1.pub", "\nrsa ", CRY_KEY_RSA },
+		{ "crypto_ossl_ec.key", "crypto_ossl_ec.pub", "\nec ", CRY_KEY_EC_P256 },
+		{ "crypto_ossl_ec_sec1.key", "crypto_ossl_ec.pub", "\nec ", CRY_KEY_EC_P256 },
+	};
+	uint8_t *sigs, *key, *pub, h[32], sig[600];
+	size_t sigs_len = read_vec("crypto_ossl_sigs.txt", &sigs);
+
+	cry_sha256("sbs signature vector", 20, h);
+	for (size_t i = 0; sigs && i < sizeof v / sizeof *v; i++) {
+		size_t kl = read_vec(v[i].key, &key), pl = read_vec(v[i].pub, &pub);
+		struct cry_key *k = NULL;
+		char hex[1300] = "", *line = strstr((char *)sigs, v[i].kind);
+		long sl;
+
+		(void)sigs_len;
+		CHECK(line && sscanf(line + strlen(v[i].kind), " %1299[0-9a-f]", hex) == 1);
+		sl = tu_unhex(hex, sig, sizeof sig);
+		CHECK(sl > 0);
+		CHECK(cry_verify_sha256(pub, pl, h, sig, (size_t)sl) == 0);
+		h[31] ^= 1;
+		CHECK(cry_verify_sha256(pub, pl, h, sig, (size_t)sl) == -EBADMSG);
+		h[31] ^= 1;
+		CHECK(cry_key_parse(&k, key, kl) == 0);
+		if (k) {
+			char mine[1024];
+			size_t ml = 0, sl2 = 0;
+			CHECK(cry_key_type(k) == v[i].t);
+			/* our public key of openssl's private key; our signature
+			 * checked by the key openssl wrote */
+			CHECK(cry_key_pub_pem(k, mine, sizeof mine, &ml) == 0);
+			if (v[i].t == CRY_KEY_EC_P256)
+				CHECK(ml == pl && memcmp(mine, pub, pl) == 0);
+			CHECK(cry_sign_sha256(k, h, sig, sizeof sig, &sl2, util_rng, NULL) == 0);
+			CHECK(cry_verify_sha256(pub, pl, h, sig, sl2) == 0);
+		}
+		cry_key_free(k);
+		free(key);
+		free(pub);
+	}
+	free(sigs);
+}
+
+static void test_keys(void)
+{
+	struct cry_key *k = NULL;
+
+	CHECK(cry_key_gen(&rsa_key, CRY_KEY_RSA, util_rng, NULL) == 0);
+	CHECK(cry_key_gen(&ec_key, CRY_KEY_EC_P256, util_rng, NULL) == 0);
+	if (!rsa_key || !ec_key)
+		return;
+	CHECK(cry_key_type(rsa_key) == CRY_KEY_RSA);
+	CHECK(cry_key_type(ec_key) == CRY_KEY_EC_P256);
+	roundtrip_key(rsa_key, "-----BEGIN RSA PRIVATE KEY-----\n");
+	roundtrip_key(ec_key, "-----BEGIN EC PRIVATE KEY-----\n");
+	sign_verify(rsa_key);
+	sign_verify(ec_key);
+	ossl_vectors();
+	CHECK(cry_key_gen(&k, 3, util_rng, NULL) == -EINVAL && !k);
+	CHECK(cry_key_parse(&k, (const uint8_t *)"nope", 4) == -EINVAL && !k);
+	CHECK(cry_key_parse(&k, (const uint8_t *)"-----BEGIN EC PRIVATE KEY-----\nAAAA\n"
+			    "-----END EC PRIVATE KEY-----\n", 64) == -EINVAL && !k);
+	cry_key_free(NULL);
+}
+
 int main(void)
 {
 	test_vector_file("crypto_rfc.txt", 19);
 	test_vector_file("crypto_node.txt", 40);
 	test_sym_misc();
 	test_b64_reject();
+	test_keys();
+	cry_key_free(rsa_key);
+	cry_key_free(ec_key);
 	return tu_done("test_crypto");
 }
