@@ -70,6 +70,7 @@ const char *cli_param_str(const struct cli *c, const char *name);
 const char *cli_param_nonempty(const struct cli *c, const char *name);
 
 /* ---- helpers (cli_conf.c) ---- */
+const char *cli_version(void);    /* "0.1.0" */
 /* "~/x" -> "$HOME/x"; -ENAMETOOLONG. */
 int cli_expand(const char *path, char *out, size_t cap);
 int cli_exists(const char *path);

@@ -68,15 +68,10 @@ int cli_cmd_clean(struct cli *c)
 
 /* ---- init / update ---- */
 
+/* json_set() takes ownership of the copy, also when it fails. */
 static int set_dup(json *body, const char *key, const json *v)
 {
-	json *d = json_dup(v);
-
-	if (!d || json_set(body, key, d) < 0) {
-		json_free_secret(d);
-		return -ENOMEM;
-	}
-	return 0;
+	return json_set(body, key, json_dup(v)) < 0 ? -ENOMEM : 0;
 }
 
 /* Adds the config value of NAME under `as`; 1 if absent. */

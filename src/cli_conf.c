@@ -24,6 +24,16 @@
 
 /* ---- small helpers ---- */
 
+#ifndef SBS_VERSION
+#define SBS_VERSION ""
+#endif
+
+const char *cli_version(void)
+{
+	/* the build passes -DSBS_VERSION="x.y.z"; it may expand empty */
+	return SBS_VERSION[0] ? SBS_VERSION : "0.1.0";
+}
+
 int cli_exists(const char *path)
 {
 	struct stat st;
@@ -144,8 +154,7 @@ json *cli_mask(const json *j)
 	for (json *e = json_child(j); m && e; e = json_next(e)) {
 		json *v = secret_name(json_key(e)) ? json_new_str("********") : json_dup(e);
 
-		if (!v || json_set(m, json_key(e), v) < 0) {
-			json_free_secret(v);
+		if (json_set(m, json_key(e), v) < 0) {   /* frees v on failure */
 			json_free_secret(m);
 			m = NULL;
 		}
@@ -181,15 +190,10 @@ static void lower(char *dst, const char *src, size_t cap)
 	dst[i] = 0;
 }
 
+/* json_set() takes ownership of the copy, also when it fails. */
 static int param_add(json *obj, const char *name, const json *v)
 {
-	json *d = json_dup(v);
-
-	if (!d || json_set(obj, name, d) < 0) {
-		json_free_secret(d);
-		return -ENOMEM;
-	}
-	return 0;
+	return json_set(obj, name, json_dup(v)) < 0 ? -ENOMEM : 0;
 }
 
 /* build.py: every config key lower-cased (a later duplicate wins), the COS_*

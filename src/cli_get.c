@@ -240,11 +240,8 @@ int cli_cmd_get_state_image(struct cli *c)
 	char *txt = NULL;
 	int rc = b ? 0 : -ENOMEM;
 
-	if (rc == 0 && bucket) {
-		json *d = json_dup(bucket);
-
-		rc = d ? json_set(b, "state_bucket_name", d) : -ENOMEM;
-	}
+	if (rc == 0 && bucket)
+		rc = json_set(b, "state_bucket_name", json_dup(bucket));
 	if (rc == 0)
 		rc = cli_request_json(c, "GET", "/state-image", b, 1, &r);
 	if (rc == 0) {
@@ -275,7 +272,7 @@ static int state_from_file(struct cli *c, json *b, const char *file)
 {
 	uint8_t *p = NULL;
 	size_t len = 0;
-	json *img = NULL, *d;
+	json *img = NULL;
 	const char *err = NULL;
 	int rc = cli_read(file, HTTP_MAX_BODY, "state image file", &p, &len);
 
@@ -290,8 +287,7 @@ static int state_from_file(struct cli *c, json *b, const char *file)
 	}
 	if (rc == 0) {
 		printf("state:name: %s\n", json_get_str(img, "name"));
-		d = json_dup(json_get(img, "state"));
-		rc = d ? json_set(b, "state", d) : -ENOMEM;
+		rc = json_set(b, "state", json_dup(json_get(img, "state")));
 	}
 	json_free(img);
 	free(p);
@@ -304,7 +300,6 @@ static int state_body(struct cli *c, json *b)
 	const char *file = cli_param_nonempty(c, "state_image");
 	const json *bucket = cli_param(c, "state_bucket_name");
 	const json *name = cli_param(c, "name");
-	json *d;
 
 	if (!json_str(secret)) {
 		log_err("missing secret: SECRET must be in %s (or pass --secret)", c->env_path);
@@ -320,13 +315,13 @@ static int state_body(struct cli *c, json *b)
 			"STATE_BUCKET_NAME and --name NAME (COS)");
 		return -EINVAL;
 	}
-	if (!(d = json_dup(secret)) || json_set(b, "secret", d) < 0)
+	/* json_set() takes ownership of the copies, also when it fails */
+	if (json_set(b, "secret", json_dup(secret)) < 0)
 		return -ENOMEM;
 	if (file)
 		return state_from_file(c, b, file);
-	if (!(d = json_dup(bucket)) || json_set(b, "state_bucket_name", d) < 0)
-		return -ENOMEM;
-	if (!(d = json_dup(name)) || json_set(b, "name", d) < 0)
+	if (json_set(b, "state_bucket_name", json_dup(bucket)) < 0 ||
+	    json_set(b, "name", json_dup(name)) < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -26,10 +26,6 @@
 #include "http.h"
 #include "util.h"
 
-#ifndef SBS_VERSION
-#define SBS_VERSION "0.0.0"
-#endif
-
 struct conn {
 	int fd;
 	struct cry_tls_conf *conf;
@@ -240,7 +236,7 @@ static int build_head(const struct cli *c, struct buf *b, const char *method,
 		rc = buf_printf(b, "\r\nUser-Agent: sbs/%s\r\nAccept-Encoding: identity\r\n"
 				"Accept: */*\r\nConnection: keep-alive\r\n"
 				"Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-				SBS_VERSION, body_len);
+				cli_version(), body_len);
 	return rc;
 }
 

@@ -14,10 +14,6 @@
 #include "cli.h"
 #include "util.h"
 
-#ifndef SBS_VERSION
-#define SBS_VERSION "0.0.0"
-#endif
-
 #define EXIT_FAIL 255
 
 struct command {
@@ -167,38 +163,39 @@ struct flag {
 	const char *name;     /* without "--" */
 	int kind;
 	size_t off;           /* F_COUNT: int field of struct cli */
+	const char *arg;      /* F_VAL: what the value is */
 	const char *help;
 };
 
 static const struct flag flags[] = {
-	{ "env", F_VAL, 0, "FILE  the config JSON (required)" },
-	{ "verbose", F_COUNT, offsetof(struct cli, verbose), "      -v: log requests; -vv: bodies, secrets masked" },
-	{ "github-key-file", F_VAL, 0, "FILE  overrides GITHUB_KEY_FILE" },
-	{ "log", F_VAL, 0, "NAME  log name for `log` (build)" },
-	{ "follow", F_COUNT, offsetof(struct cli, follow), "      `log`: keep printing until the build ends" },
-	{ "loglevel", F_VAL, 0, "LEVEL accepted for compatibility, ignored" },
-	{ "verify-manifest", F_COUNT, offsetof(struct cli, verify_manifest), "      `get-manifest`: verify (not available yet)" },
-	{ "verify-test", F_COUNT, offsetof(struct cli, verify_test), "      with --verify-manifest: self-test" },
-	{ "client-crt-key", F_VAL, 0, "FILE  client certificate + key file (CLIENT_CRT_KEY)" },
-	{ "build-name", F_VAL, 0, "NAME  non-latest build for get-manifest/get-publickey" },
-	{ "container-name", F_VAL, 0, "NAME  overrides CONTAINER_NAME" },
-	{ "new-secret", F_COUNT, offsetof(struct cli, new_secret), "      `update`: rotate SECRET" },
-	{ "state-image", F_VAL, 0, "FILE  `post-state-image`: state file" },
-	{ "secret", F_VAL, 0, "S     overrides SECRET" },
-	{ "noverify", F_COUNT, offsetof(struct cli, noverify), "      `status`: do not verify the server" },
-	{ "capath", F_VAL, 0, "FILE  CA certificate (CAPATH)" },
-	{ "cakeypath", F_VAL, 0, "FILE  CA key (CAKEYPATH)" },
-	{ "csrpath", F_VAL, 0, "FILE  server CSR (CSRPATH)" },
-	{ "certpath", F_VAL, 0, "FILE  server certificate (CERTPATH)" },
-	{ "cloud", F_COUNT, 0, "      accepted for compatibility (always on)" },
-	{ "state-bucket-name", F_VAL, 0, "B     COS bucket for state images" },
-	{ "name", F_VAL, 0, "NAME  state image name in COS" },
-	{ "config-json-path", F_VAL, 0, "FILE  accepted for compatibility, unused" },
-	{ "rd-path", F_VAL, 0, "FILE  accepted for compatibility, unused" },
-	{ "key-id", F_VAL, 0, "ID    accepted for compatibility, unused" },
-	{ "email", F_VAL, 0, "ADDR  accepted for compatibility, unused" },
-	{ "isv-secrets", F_COUNT, offsetof(struct cli, isv_secrets), "      accepted for compatibility, unused" },
-	{ "rsa", F_COUNT, offsetof(struct cli, rsa), "      create-*-cert: RSA-2048 keys instead of ECDSA P-256" },
+	{ "env", F_VAL, 0, "FILE", "the config JSON (required)" },
+	{ "verbose", F_COUNT, offsetof(struct cli, verbose), NULL, "log requests (-vv: also bodies, secrets masked)" },
+	{ "github-key-file", F_VAL, 0, "FILE", "overrides GITHUB_KEY_FILE" },
+	{ "log", F_VAL, 0, "NAME", "log name for `log` (build)" },
+	{ "follow", F_COUNT, offsetof(struct cli, follow), NULL, "`log`: keep printing until the build ends" },
+	{ "loglevel", F_VAL, 0, "LEVEL", "accepted for compatibility, ignored" },
+	{ "verify-manifest", F_COUNT, offsetof(struct cli, verify_manifest), NULL, "`get-manifest`: verify (not available yet)" },
+	{ "verify-test", F_COUNT, offsetof(struct cli, verify_test), NULL, "with --verify-manifest: self-test" },
+	{ "client-crt-key", F_VAL, 0, "FILE", "client certificate + key file (CLIENT_CRT_KEY)" },
+	{ "build-name", F_VAL, 0, "NAME", "non-latest build for get-manifest/get-publickey" },
+	{ "container-name", F_VAL, 0, "NAME", "overrides CONTAINER_NAME" },
+	{ "new-secret", F_COUNT, offsetof(struct cli, new_secret), NULL, "`update`: rotate SECRET" },
+	{ "state-image", F_VAL, 0, "FILE", "`post-state-image`: state file" },
+	{ "secret", F_VAL, 0, "S", "overrides SECRET" },
+	{ "noverify", F_COUNT, offsetof(struct cli, noverify), NULL, "`status`: do not verify the server" },
+	{ "capath", F_VAL, 0, "FILE", "CA certificate (CAPATH)" },
+	{ "cakeypath", F_VAL, 0, "FILE", "CA key (CAKEYPATH)" },
+	{ "csrpath", F_VAL, 0, "FILE", "server CSR (CSRPATH)" },
+	{ "certpath", F_VAL, 0, "FILE", "server certificate (CERTPATH)" },
+	{ "cloud", F_COUNT, 0, NULL, "accepted for compatibility (always on)" },
+	{ "state-bucket-name", F_VAL, 0, "B", "COS bucket for state images" },
+	{ "name", F_VAL, 0, "NAME", "state image name in COS" },
+	{ "config-json-path", F_VAL, 0, "FILE", "accepted for compatibility, unused" },
+	{ "rd-path", F_VAL, 0, "FILE", "accepted for compatibility, unused" },
+	{ "key-id", F_VAL, 0, "ID", "accepted for compatibility, unused" },
+	{ "email", F_VAL, 0, "ADDR", "accepted for compatibility, unused" },
+	{ "isv-secrets", F_COUNT, offsetof(struct cli, isv_secrets), NULL, "accepted for compatibility, unused" },
+	{ "rsa", F_COUNT, offsetof(struct cli, rsa), NULL, "create-*-cert: RSA-2048 keys instead of ECDSA P-256" },
 };
 #define NFLAGS (sizeof flags / sizeof flags[0])
 
@@ -219,8 +216,13 @@ static void help_all(void)
 		printf("  %-27s %s\n", commands[i].name, commands[i].summary);
 	printf("\noptions:\n  -h, --help                  this help; `sbs CMD --help` for one command\n"
 	       "  --version                   print the version\n");
-	for (size_t i = 0; i < NFLAGS; i++)
-		printf("  --%-25s %s\n", flags[i].name, flags[i].help);
+	for (size_t i = 0; i < NFLAGS; i++) {
+		char opt[48];
+
+		snprintf(opt, sizeof opt, "%s--%s%s%s", strcmp(flags[i].name, "verbose") ? "" : "-v, ",
+			 flags[i].name, flags[i].arg ? " " : "", flags[i].arg ? flags[i].arg : "");
+		printf("  %-27s %s\n", opt, flags[i].help);
+	}
 	printf("\nCommand-line options override the same keys in the config file.\n");
 }
 
@@ -337,7 +339,7 @@ static int check_args(struct cli *c, struct args *a, const struct command **cmd)
 	const char *name = a->npos ? a->pos[0] : NULL;
 
 	if (a->version) {
-		printf("sbs %s (build.py v0.221 compatible)\n", SBS_VERSION);
+		printf("sbs %s (build.py v0.221 compatible)\n", cli_version());
 		return 1;
 	}
 	if (name && strcmp(name, "help") == 0) {

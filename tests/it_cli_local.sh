@@ -36,7 +36,7 @@ for c in create-client-cert create-server-cert instance-env sign-csr status init
 done
 ok "sbs --help lists every command"
 sbs status --help || fail "sbs status --help exits non-zero"
-has "sbs status" "$TMP/out" && has "GET /image" "$TMP/out" && has -- "--noverify" "$TMP/out" ||
+has "sbs status" "$TMP/out" && has "GET /image" "$TMP/out" && has "--noverify" "$TMP/out" ||
 	fail "sbs status --help does not describe status"
 ok "sbs status --help describes the command"
 sbs --version || fail "sbs --version exits non-zero"
@@ -45,10 +45,10 @@ ok "sbs --version"
 
 mkcfg cfg.json
 if sbs status; then fail "status without --env succeeded"; fi
-has -- "--env" "$TMP/err" || fail "missing --env: error does not mention --env"
+has "--env" "$TMP/err" || fail "missing --env: error does not mention --env"
 ok "missing --env is an error naming --env"
 if sbs frobnicate --env cfg.json; then fail "unknown command succeeded"; fi
-has "unknown command: frobnicate" "$TMP/err" && has -- "--help" "$TMP/err" ||
+has "unknown command: frobnicate" "$TMP/err" && has "--help" "$TMP/err" ||
 	fail "unknown command: unclear error"
 ok "unknown command is an error with a hint"
 printf '{"CICD_PORT": "18443"}' >nohost.json
