@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -346,6 +347,181 @@ static void test_keys(void)
 	cry_key_free(NULL);
 }
 
+/* ---- X.509 ---- */
+
+#define NOW   ((time_t)1767225600)   /* 2026-01-01T00:00:00Z */
+#define DAY   ((time_t)86400)
+
+/* The PKI used by the TLS tests below. */
+static char ca_pem[4096], ca2_pem[4096], srv_pem[4096], cli_pem[4096],
+	    cli2_pem[4096], old_pem[4096], cli_key_pem[1024], cli2_key_pem[1024],
+	    old_key_pem[1024];
+static struct cry_key *ca2_key, *cli_key, *cli2_key, *old_key;
+
+/* Flips the case of a letter (or bumps a digit) n characters before the
+ * PEM's END line: inside the signature, still valid base64. */
+static void tamper_pem(char *pem, size_t n)
+{
+	char *end = strstr(pem, "\n-----END");
+	char *c = end - n;
+
+	while (*c == '\n' || *c == '=' || *c == '+' || *c == '/')
+		c--;
+	if (*c >= '0' && *c <= '9')
+		*c = *c == '9' ? '0' : *c + 1;
+	else
+		*c ^= 0x20;
+}
+
+static void test_csr(void)
+{
+	char csr[4096], pub[1024], mine[1024], san[256];
+	uint8_t *oss;
+	size_t n, ml = 0;
+
+	CHECK(cry_csr_make(ec_key, "C=US,O=IBM,CN=sbs server", "sbs.example.com",
+			   csr, sizeof csr, util_rng, NULL) == 0);
+	CHECK(strncmp(csr, "-----BEGIN CERTIFICATE REQUEST-----\n", 36) == 0);
+	CHECK(cry_csr_info((uint8_t *)csr, strlen(csr), pub, sizeof pub, san, sizeof san) == 0);
+	CHECK(strcmp(san, "sbs.example.com") == 0);
+	CHECK(cry_key_pub_pem(ec_key, mine, sizeof mine, &ml) == 0);
+	CHECK(strcmp(pub, mine) == 0);
+	CHECK(cry_csr_info((uint8_t *)csr, strlen(csr), pub, sizeof pub, san, 5) == -ENOSPC);
+	CHECK(cry_csr_info((uint8_t *)csr, strlen(csr), pub, 20, san, sizeof san) == -ENOSPC);
+	tamper_pem(csr, 10);
+	CHECK(cry_csr_info((uint8_t *)csr, strlen(csr), pub, sizeof pub, san, sizeof san) == -EBADMSG);
+
+	CHECK(cry_csr_make(rsa_key, "CN=no san", NULL, csr, sizeof csr, util_rng, NULL) == 0);
+	CHECK(cry_csr_info((uint8_t *)csr, strlen(csr), pub, sizeof pub, san, sizeof san) == 0);
+	CHECK(strcmp(san, "") == 0);
+	CHECK(cry_key_pub_pem(rsa_key, mine, sizeof mine, &ml) == 0 && strcmp(pub, mine) == 0);
+	tamper_pem(csr, 30);
+	CHECK(cry_csr_info((uint8_t *)csr, strlen(csr), pub, sizeof pub, san, sizeof san) == -EBADMSG);
+
+	CHECK(cry_csr_make(ec_key, "CN=x", "bad name!", csr, sizeof csr, util_rng, NULL) == -EINVAL);
+	CHECK(cry_csr_make(ec_key, "CN=x", NULL, csr, 100, util_rng, NULL) == -ENOSPC);
+	CHECK(cry_csr_info((const uint8_t *)"junk", 4, pub, sizeof pub, san, sizeof san) == -EINVAL);
+
+	/* made by openssl (crypto_ossl_gen.sh): first of two DNS names */
+	n = read_vec("crypto_ossl.csr", &oss);
+	CHECK(cry_csr_info(oss, n, pub, sizeof pub, san, sizeof san) == 0);
+	CHECK(strcmp(san, "first.example.com") == 0);
+	free(oss);
+	n = read_vec("crypto_ossl_ec.pub", &oss);
+	CHECK(n == strlen(pub) && memcmp(pub, oss, n) == 0);
+	free(oss);
+}
+
+static int make_cert(char *out, const char *subject, const char *pub, const struct cry_key *sk,
+		     const struct cry_key *ik, const char *icert, uint64_t serial,
+		     time_t nb, time_t na, int ca, unsigned eku, const char *san)
+{
+	struct cry_cert_req r = {
+		.subject = subject, .subject_pub = (const uint8_t *)pub,
+		.subject_pub_len = pub ? strlen(pub) : 0, .subject_key = sk,
+		.issuer_key = ik, .issuer_cert = (const uint8_t *)icert,
+		.issuer_cert_len = icert ? strlen(icert) : 0, .serial = serial,
+		.not_before = nb, .not_after = na, .is_ca = ca,
+		.key_usage = ca ? CRY_KU_CERTSIGN | CRY_KU_CRLSIGN : CRY_KU_DIGSIG,
+		.ext_key_usage = eku, .san_dns = san,
+	};
+	return cry_cert_make(&r, out, 4096, util_rng, NULL);
+}
+
+static void key_pem(const struct cry_key *k, char *out, size_t cap)
+{
+	size_t n = 0;
+	CHECK(cry_key_priv_pem(k, out, cap, &n) == 0);
+}
+
+static void test_certs(void)
+{
+	struct cry_cert_info ci;
+	char pub[1024], both[8192];
+	size_t pn = 0;
+	const time_t nb = NOW - DAY, na = NOW + 365 * DAY;
+
+	CHECK(cry_key_gen(&ca2_key, CRY_KEY_EC_P256, util_rng, NULL) == 0);
+	CHECK(cry_key_gen(&cli_key, CRY_KEY_EC_P256, util_rng, NULL) == 0);
+	CHECK(cry_key_gen(&cli2_key, CRY_KEY_EC_P256, util_rng, NULL) == 0);
+	CHECK(cry_key_gen(&old_key, CRY_KEY_EC_P256, util_rng, NULL) == 0);
+	key_pem(cli_key, cli_key_pem, sizeof cli_key_pem);
+	key_pem(cli2_key, cli2_key_pem, sizeof cli2_key_pem);
+	key_pem(old_key, old_key_pem, sizeof old_key_pem);
+
+	/* CA (RSA, self-signed), a second CA (EC), and leaves */
+	CHECK(make_cert(ca_pem, "C=US,O=IBM,OU=Digital Assets,CN=Client CA", NULL, rsa_key,
+			NULL, NULL, 1, NOW - 100 * DAY, NOW + 3650 * DAY, 1, 0, NULL) == 0);
+	CHECK(make_cert(ca2_pem, "CN=Other CA", NULL, ca2_key, ca2_key, NULL, 77,
+			nb, na, 1, 0, NULL) == 0);
+	CHECK(make_cert(srv_pem, "CN=sbs server", NULL, ec_key, rsa_key, ca_pem, 2, nb, na, 0,
+			CRY_EKU_SERVER, "localhost") == 0);
+	CHECK(cry_key_pub_pem(cli_key, pub, sizeof pub, &pn) == 0);
+	CHECK(make_cert(cli_pem, "CN=sbs client", pub, NULL, rsa_key, ca_pem, 3, nb, na, 0,
+			CRY_EKU_CLIENT, NULL) == 0);
+	CHECK(make_cert(cli2_pem, "CN=other client", NULL, cli2_key, ca2_key, ca2_pem, 4,
+			nb, na, 0, CRY_EKU_CLIENT, NULL) == 0);
+	CHECK(make_cert(old_pem, "CN=expired client", NULL, old_key, rsa_key, ca_pem, 5,
+			NOW - 30 * DAY, NOW - DAY, 0, CRY_EKU_CLIENT | CRY_EKU_SERVER, NULL) == 0);
+
+	CHECK(cry_cert_info((uint8_t *)ca_pem, strlen(ca_pem), &ci) == 0);
+	CHECK(strcmp(ci.subject, "C=US, O=IBM, OU=Digital Assets, CN=Client CA") == 0);
+	CHECK(ci.is_ca == 1 && ci.san_dns[0] == 0);
+	CHECK(ci.not_before == NOW - 100 * DAY && ci.not_after == NOW + 3650 * DAY);
+	CHECK(cry_key_pub_pem(rsa_key, pub, sizeof pub, &pn) == 0 && strcmp(pub, ci.pub_pem) == 0);
+	CHECK(cry_cert_info((uint8_t *)srv_pem, strlen(srv_pem), &ci) == 0);
+	CHECK(strcmp(ci.subject, "CN=sbs server") == 0 && strcmp(ci.san_dns, "localhost") == 0);
+	CHECK(ci.is_ca == 0 && ci.not_before == nb && ci.not_after == na);
+	CHECK(cry_key_pub_pem(ec_key, pub, sizeof pub, &pn) == 0 && strcmp(pub, ci.pub_pem) == 0);
+	CHECK(cry_cert_info((const uint8_t *)"junk", 4, &ci) == -EINVAL);
+
+	CHECK(cry_cert_verify((uint8_t *)srv_pem, strlen(srv_pem), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == 0);
+	CHECK(cry_cert_verify((uint8_t *)cli_pem, strlen(cli_pem), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == 0);
+	CHECK(cry_cert_verify((uint8_t *)cli2_pem, strlen(cli2_pem), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == -EBADMSG);
+	CHECK(cry_cert_verify((uint8_t *)cli2_pem, strlen(cli2_pem), (uint8_t *)ca2_pem,
+			      strlen(ca2_pem), NOW) == 0);
+	CHECK(cry_cert_verify((uint8_t *)old_pem, strlen(old_pem), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == -EBADMSG);
+	/* the caller's clock decides: the same certificate at a time it was valid */
+	CHECK(cry_cert_verify((uint8_t *)old_pem, strlen(old_pem), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW - 2 * DAY) == 0);
+	CHECK(cry_cert_verify((uint8_t *)cli_pem, strlen(cli_pem), (uint8_t *)ca_pem,
+			      strlen(ca_pem), nb - 1) == -EBADMSG);
+	/* a chain file (leaf + CA) verifies against the CA too */
+	snprintf(both, sizeof both, "%s%s", srv_pem, ca_pem);
+	CHECK(cry_cert_verify((uint8_t *)both, strlen(both), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == 0);
+	CHECK(cry_cert_verify((const uint8_t *)"junk", 4, (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == -EBADMSG);
+	tamper_pem(both + strlen(srv_pem), 0);   /* harmless: CA copy in the chain */
+	strcpy(both, srv_pem);
+	tamper_pem(both, 10);
+	CHECK(cry_cert_verify((uint8_t *)both, strlen(both), (uint8_t *)ca_pem,
+			      strlen(ca_pem), NOW) == -EBADMSG);
+
+	CHECK(cry_cert_matches_key((uint8_t *)srv_pem, strlen(srv_pem), ec_key) == 1);
+	CHECK(cry_cert_matches_key((uint8_t *)cli_pem, strlen(cli_pem), cli_key) == 1);
+	CHECK(cry_cert_matches_key((uint8_t *)cli_pem, strlen(cli_pem), ec_key) == 0);
+	CHECK(cry_cert_matches_key((uint8_t *)ca_pem, strlen(ca_pem), rsa_key) == 1);
+	CHECK(cry_cert_matches_key((uint8_t *)ca_pem, strlen(ca_pem), ec_key) == 0);
+
+	/* refusals: issuer key not the issuer certificate's, bad SAN, serial 0 */
+	CHECK(make_cert(both, "CN=x", NULL, cli_key, ec_key, ca_pem, 9, nb, na, 0, 0, NULL) == -EINVAL);
+	CHECK(make_cert(both, "CN=x", NULL, cli_key, rsa_key, ca_pem, 9, nb, na, 0, 0, "a b") == -EINVAL);
+	CHECK(make_cert(both, "CN=x", NULL, cli_key, rsa_key, ca_pem, 0, nb, na, 0, 0, NULL) == -EINVAL);
+	CHECK(make_cert(both, "CN=x", NULL, cli_key, rsa_key, ca_pem, 9, na, nb, 0, 0, NULL) == -EINVAL);
+	if (getenv("SBS_CRY_DUMP")) {   /* for a manual `openssl verify` cross-check */
+		FILE *f = fopen(getenv("SBS_CRY_DUMP"), "w");
+		if (f) {
+			fprintf(f, "%s%s%s%s", ca_pem, srv_pem, cli_pem, old_pem);
+			fclose(f);
+		}
+	}
+}
+
 int main(void)
 {
 	test_vector_file("crypto_rfc.txt", 19);
@@ -353,7 +529,13 @@ int main(void)
 	test_sym_misc();
 	test_b64_reject();
 	test_keys();
+	test_csr();
+	test_certs();
 	cry_key_free(rsa_key);
 	cry_key_free(ec_key);
+	cry_key_free(ca2_key);
+	cry_key_free(cli_key);
+	cry_key_free(cli2_key);
+	cry_key_free(old_key);
 	return tu_done("test_crypto");
 }

@@ -17,3 +17,7 @@ for k in rsa ec; do
 	echo "$k $(od -An -v -tx1 /tmp/cry_sig.$$ | tr -d ' \n')" >> crypto_ossl_sigs.txt
 done
 rm -f /tmp/cry_msg.$$ /tmp/cry_sig.$$
+# A CSR from openssl with two DNS names (cry_csr_info reads the first).
+openssl req -new -key crypto_ossl_ec.key -subj "/C=US/O=sbs test/CN=ossl csr" \
+	-addext "subjectAltName=DNS:first.example.com,DNS:second.example.com" \
+	-addext "keyUsage=critical,digitalSignature" -out crypto_ossl.csr
