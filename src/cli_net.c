@@ -101,7 +101,7 @@ static int connect_one(const struct addrinfo *ai)
 
 static int tcp_connect(const struct cli *c)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG };
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM };
 	struct addrinfo *res = NULL;
 	int rc = getaddrinfo(c->hostname, c->port, &hints, &res);
 

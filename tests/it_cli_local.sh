@@ -25,6 +25,12 @@ subj() { openssl x509 -in "$1" -noout -subject | sed 's/^subject=//'; }
 text() { openssl x509 -in "$1" -noout -text; }
 pub_of_cert() { openssl x509 -in "$1" -noout -pubkey; }
 pub_of_key() { openssl pkey -in "$1" -pubout; }
+# the EKU line of `openssl x509 -text` output names clientAuth and serverAuth (any order)
+eku_both() {
+	local l
+	l=$(grep -A1 "Extended Key Usage" "$1" | tail -n1)
+	[[ "$l" == *"TLS Web Client Authentication"* && "$l" == *"TLS Web Server Authentication"* ]]
+}
 mkcfg() { printf '{"HOSTNAME": "%s", "CICD_PORT": "18443", "CONTAINER_NAME": "t"}' "$HOST" >"$1"; }
 
 # ---- help, version, usage errors ----
@@ -126,8 +132,7 @@ text "$D/client-cert.pem" >"$TMP/cl.txt"
 has "CA:TRUE" "$TMP/ca.txt" || fail "CA lacks CA:TRUE"
 has "Certificate Sign, CRL Sign" "$TMP/ca.txt" || fail "CA key usage is not keyCertSign+cRLSign"
 has "CA:FALSE" "$TMP/cl.txt" || fail "client cert lacks CA:FALSE"
-grep -A1 "Extended Key Usage" "$TMP/cl.txt" | grep -q "TLS Web Client Authentication, TLS Web Server Authentication" ||
-	fail "client EKU is not clientAuth+serverAuth"
+eku_both "$TMP/cl.txt" || fail "client EKU is not clientAuth+serverAuth"
 has "Digital Signature" "$TMP/cl.txt" || fail "client key usage lacks digitalSignature"
 ok "extensions: CA:TRUE + keyCertSign/cRLSign on the CA; CA:FALSE, EKU client+server on the client"
 for f in "$TMP/ca.txt" "$TMP/cl.txt"; do
@@ -205,8 +210,7 @@ openssl verify -CAfile "$D/client-ca.pem" -verify_hostname "$HOST" signed/x.pem 
 text signed/x.pem >"$TMP/x.txt"
 grep -A1 "Subject Alternative Name" "$TMP/x.txt" | grep -q "^ *DNS:$HOST\$" || fail "signed cert SAN is not the CSR's"
 [ "$(openssl req -in x.csr -noout -pubkey)" = "$(pub_of_cert signed/x.pem)" ] || fail "signed cert key is not the CSR's"
-grep -A1 "Extended Key Usage" "$TMP/x.txt" | grep -q "TLS Web Client Authentication, TLS Web Server Authentication" ||
-	fail "signed cert EKU is not clientAuth+serverAuth"
+eku_both "$TMP/x.txt" || fail "signed cert EKU is not clientAuth+serverAuth"
 ok "sign-csr: openssl-made CSR signed, verified by openssl, SAN DNS:$HOST copied"
 if sbs sign-csr --env cfg.json --csrpath does-not-exist.csr; then fail "sign-csr of a missing CSR succeeded"; fi
 has "get-server-csr" "$TMP/err" || fail "sign-csr without a CSR does not say what to do"
