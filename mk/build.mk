@@ -11,7 +11,7 @@ SBS_VERSION ?= 0.1.0
 ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(WERROR) $(DEFS) $(INC) -MMD -MP
 LIBS     := $(DEP_LIBS)
 
-$(OBJ)/%.o: %.c $(DEPS_STAMPS)
+$(OBJ)/%.o: %.c $(D)/.all
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 

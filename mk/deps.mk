@@ -13,7 +13,15 @@ DEP_LIBS := $(D)/lib/libarchive.a $(D)/lib/libbz2.a $(D)/lib/libz.a \
             $(D)/lib/libbearssl.a $(D)/lib/libcjson.a
 TOP      := $(CURDIR)
 
-deps: $(DEPS_STAMPS)
+deps: $(D)/.all
+
+# Several makes (targets, parallel sessions) may find the deps stale at once:
+# the rebuild runs under a lock, and the locked make re-checks every stamp.
+$(D)/.all: crypto/mbedtls_config.h mk/deps.mk
+	@mkdir -p build
+	flock build/.deps.lock $(MAKE) --no-print-directory deps-locked TARGET=$(TARGET)
+deps-locked: $(DEPS_STAMPS)
+	touch $(D)/.all
 
 # Fetch and unpack (with Debian's patches applied) every source package once.
 $(SRC)/.fetched: mk/deps.mk | $(HOST_SETUP)

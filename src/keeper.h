@@ -5,7 +5,7 @@
  * request/response shaped (fixed-size inputs, caller buffers for outputs) so
  * that the later process split can move it behind a socketpair unchanged.
  *
- * Keys (generated inside sbsd on first need, stored in <data>/keys/*.pem 0600
+ * Keys (generated inside sbsd on first need, stored in <data>/keys/<name>.pem 0600
  * with atomic writes):
  *   KEEPER_MANIFEST  RSA-2048, signs the build manifest (PKCS#1 v1.5/SHA-256)
  *   KEEPER_IMAGE     ECDSA P-256, cosign image signatures
