@@ -5,7 +5,7 @@
 LIB_SRC  := $(filter-out src/sbs.c src/sbsd.c,$(wildcard src/*.c)) $(wildcard crypto/*.c hal/*.c)
 OBJ      := $(B)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o)
-INC      := -Isrc -Icrypto -Ihal -I$(D)/include
+INC      := -iquote src -iquote crypto -iquote hal -iquote tests -I$(D)/include
 DEFS     := -D_GNU_SOURCE -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DSBS_VERSION='"$(SBS_VERSION)"'
 SBS_VERSION ?= 0.1.0
 ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(WERROR) $(DEFS) $(INC) -MMD -MP
