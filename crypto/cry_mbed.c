@@ -140,6 +140,7 @@ int cry_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap, size_t 
 		return -EINVAL;
 	if (cap < cry_b64_encoded_len(len))
 		return -ENOSPC;
+	out[0] = 0;   /* mbedTLS writes no NUL for empty input */
 	rc = mbedtls_base64_encode((unsigned char *)out, cap, &n, in, len);
 	if (rc)
 		return rc == MBEDTLS_ERR_BASE64_BUFFER_TOO_SMALL ? -ENOSPC : -EIO;

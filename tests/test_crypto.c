@@ -522,6 +522,220 @@ static void test_certs(void)
 	}
 }
 
+/* ---- TLS ---- */
+
+static int io_send(void *ctx, const uint8_t *p, size_t n)
+{
+	ssize_t r = send(*(int *)ctx, p, n, MSG_NOSIGNAL);
+	if (r < 0)
+		return errno == EAGAIN ? CRY_WANT_WRITE : -EIO;
+	return (int)r;
+}
+
+static int io_recv(void *ctx, uint8_t *p, size_t n)
+{
+	ssize_t r = recv(*(int *)ctx, p, n, 0);
+	if (r < 0)
+		return errno == EAGAIN ? CRY_WANT_READ : -EIO;
+	return (int)r;
+}
+
+static int want(int rc)
+{
+	return rc == CRY_WANT_READ || rc == CRY_WANT_WRITE;
+}
+
+struct pair {
+	int fd[2];
+	struct cry_tls *srv, *cli;
+	int src, crc;   /* handshake results */
+};
+
+/* Runs both handshakes over a non-blocking socketpair until neither side
+ * can make progress: both done, or one failed and the other gave up or
+ * stalled waiting. */
+static void pair_run(struct pair *pp, struct cry_tls_conf *sc, struct cry_tls_conf *cc,
+		     const char *host)
+{
+	int after_fail = 0;
+
+	memset(pp, 0, sizeof *pp);
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, pp->fd) == 0);
+	for (int i = 0; i < 2; i++)
+		fcntl(pp->fd[i], F_SETFL, fcntl(pp->fd[i], F_GETFL) | O_NONBLOCK);
+	CHECK(cry_tls_new(&pp->srv, sc, NULL, io_send, io_recv, &pp->fd[0]) == 0);
+	CHECK(cry_tls_new(&pp->cli, cc, host, io_send, io_recv, &pp->fd[1]) == 0);
+	pp->src = pp->crc = CRY_WANT_READ;
+	if (!pp->srv || !pp->cli)
+		return;
+	for (int i = 0; i < 200 && (want(pp->src) || want(pp->crc)); i++) {
+		if (want(pp->crc))
+			pp->crc = cry_tls_handshake(pp->cli);
+		if (want(pp->src))
+			pp->src = cry_tls_handshake(pp->srv);
+		if ((pp->src < 0 && !want(pp->src)) || (pp->crc < 0 && !want(pp->crc)))
+			if (++after_fail > 5)
+				break;
+	}
+}
+
+static void pair_free(struct pair *pp)
+{
+	cry_tls_free(pp->srv);
+	cry_tls_free(pp->cli);
+	close(pp->fd[0]);
+	close(pp->fd[1]);
+}
+
+/* Reads exactly n bytes from t, pumping nothing else (the peer already wrote). */
+static int read_all(struct cry_tls *t, uint8_t *p, size_t n)
+{
+	size_t got = 0;
+
+	for (int i = 0; i < 100 && got < n; i++) {
+		int rc = cry_tls_read(t, p + got, n - got);
+		if (rc > 0)
+			got += (size_t)rc;
+		else if (!want(rc))
+			return rc;
+	}
+	return (int)got;
+}
+
+static void echo(struct pair *pp)
+{
+	static uint8_t big[40000], back[40000];
+	uint8_t buf[64];
+	size_t off;
+	int rc;
+
+	CHECK(cry_tls_write(pp->cli, (const uint8_t *)"ping", 4) == 4);
+	CHECK(read_all(pp->srv, buf, 4) == 4 && memcmp(buf, "ping", 4) == 0);
+	CHECK(cry_tls_write(pp->srv, buf, 4) == 4);
+	CHECK(read_all(pp->cli, buf, 2) == 2);
+	CHECK(cry_tls_pending(pp->cli) == 2);
+	CHECK(read_all(pp->cli, buf + 2, 2) == 2 && memcmp(buf, "ping", 4) == 0);
+	CHECK(cry_tls_pending(pp->cli) == 0);
+	CHECK(cry_tls_read(pp->cli, buf, sizeof buf) == CRY_WANT_READ);
+
+	/* more than one record, more than the socket buffer holds at once */
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 7);
+	off = 0;
+	size_t got = 0;
+	for (int i = 0; i < 10000 && got < sizeof big; i++) {
+		if (off < sizeof big) {
+			rc = cry_tls_write(pp->cli, big + off, sizeof big - off);
+			CHECK(rc > 0 || want(rc));
+			if (rc > 0)
+				off += (size_t)rc;
+		}
+		rc = cry_tls_read(pp->srv, back + got, sizeof back - got);
+		CHECK(rc > 0 || want(rc));
+		if (rc > 0)
+			got += (size_t)rc;
+	}
+	CHECK(got == sizeof big && memcmp(big, back, sizeof big) == 0);
+
+	CHECK(cry_tls_close_notify(pp->cli) == 0);
+	CHECK(cry_tls_read(pp->srv, buf, sizeof buf) == CRY_CLOSED);
+}
+
+static void test_tls(void)
+{
+	struct cry_tls_conf *sc = NULL, *cc = NULL, *c_nocert = NULL, *c_other = NULL,
+			    *c_old = NULL, *c_noverify = NULL, *c_ca2 = NULL, *bad = NULL;
+	char ck[8192];
+	struct pair pp;
+	struct cry_tls *t = NULL;
+
+	CHECK(cry_tls_server_conf(&sc, (uint8_t *)ca_pem, strlen(ca_pem), (uint8_t *)srv_pem,
+				  strlen(srv_pem), ec_key, util_rng, NULL) == 0);
+	snprintf(ck, sizeof ck, "%s%s", cli_pem, cli_key_pem);
+	CHECK(cry_tls_client_conf(&cc, (uint8_t *)ca_pem, strlen(ca_pem), (uint8_t *)ck,
+				  strlen(ck), util_rng, NULL) == 0);
+	CHECK(cry_tls_client_conf(&c_nocert, (uint8_t *)ca_pem, strlen(ca_pem), NULL, 0,
+				  util_rng, NULL) == 0);
+	snprintf(ck, sizeof ck, "%s%s", cli2_key_pem, cli2_pem);   /* key first works too */
+	CHECK(cry_tls_client_conf(&c_other, (uint8_t *)ca_pem, strlen(ca_pem), (uint8_t *)ck,
+				  strlen(ck), util_rng, NULL) == 0);
+	snprintf(ck, sizeof ck, "%s%s", old_pem, old_key_pem);
+	CHECK(cry_tls_client_conf(&c_old, (uint8_t *)ca_pem, strlen(ca_pem), (uint8_t *)ck,
+				  strlen(ck), util_rng, NULL) == 0);
+	snprintf(ck, sizeof ck, "%s%s", cli_pem, cli_key_pem);
+	CHECK(cry_tls_client_conf(&c_noverify, NULL, 0, (uint8_t *)ck, strlen(ck),
+				  util_rng, NULL) == 0);
+	CHECK(cry_tls_client_conf(&c_ca2, (uint8_t *)ca2_pem, strlen(ca2_pem), (uint8_t *)ck,
+				  strlen(ck), util_rng, NULL) == 0);
+	wipe(ck, sizeof ck);
+	if (!sc || !cc || !c_nocert || !c_other || !c_old || !c_noverify || !c_ca2)
+		goto out;
+
+	/* misconfigurations: key not the certificate's; names where they do not fit */
+	snprintf(ck, sizeof ck, "%s%s", cli2_pem, cli_key_pem);
+	CHECK(cry_tls_client_conf(&bad, NULL, 0, (uint8_t *)ck, strlen(ck), util_rng,
+				  NULL) == -EINVAL && !bad);
+	wipe(ck, sizeof ck);
+	CHECK(cry_tls_server_conf(&bad, (uint8_t *)ca_pem, strlen(ca_pem), (uint8_t *)srv_pem,
+				  strlen(srv_pem), cli_key, util_rng, NULL) == -EINVAL && !bad);
+	CHECK(cry_tls_new(&t, cc, NULL, io_send, io_recv, NULL) == -EINVAL && !t);
+	CHECK(cry_tls_new(&t, sc, "host", io_send, io_recv, NULL) == -EINVAL && !t);
+
+	/* the good path, then the conf dropped while its session lives on */
+	pair_run(&pp, sc, cc, "localhost");
+	CHECK(pp.src == 0 && pp.crc == 0);
+	if (pp.src == 0 && pp.crc == 0)
+		echo(&pp);
+	pair_free(&pp);
+
+	pair_run(&pp, sc, c_nocert, "localhost");
+	CHECK(pp.src == -EACCES);
+	CHECK(strcmp(cry_tls_strerror(pp.src), "client certificate required") == 0);
+	CHECK(pp.crc == -ECONNABORTED);
+	pair_free(&pp);
+
+	pair_run(&pp, sc, c_other, "localhost");
+	CHECK(pp.src == -EKEYREJECTED);
+	CHECK(strcmp(cry_tls_strerror(pp.src), "peer certificate not trusted") == 0);
+	CHECK(pp.crc == -EPERM);   /* the client learns its certificate was refused */
+	pair_free(&pp);
+
+	pair_run(&pp, sc, c_old, "localhost");
+	CHECK(pp.src == -EKEYEXPIRED && pp.crc == -EPERM);
+	pair_free(&pp);
+
+	pair_run(&pp, sc, cc, "wrong.example.com");
+	CHECK(pp.crc == -EHOSTUNREACH);
+	CHECK(pp.src == -EPERM);   /* the client's bad_certificate alert */
+	pair_free(&pp);
+
+	pair_run(&pp, sc, c_ca2, "localhost");
+	CHECK(pp.crc == -EKEYREJECTED);
+	pair_free(&pp);
+
+	/* --noverify: any name, any CA; the server still checks the client */
+	pair_run(&pp, sc, c_noverify, "whatever");
+	CHECK(pp.src == 0 && pp.crc == 0);
+	pair_free(&pp);
+
+	pair_run(&pp, sc, cc, "localhost");
+	CHECK(pp.src == 0 && pp.crc == 0);
+	cry_tls_conf_put(sc);   /* the sessions keep the conf alive */
+	sc = NULL;
+	if (pp.src == 0 && pp.crc == 0)
+		echo(&pp);
+	pair_free(&pp);
+out:
+	cry_tls_conf_put(sc);
+	cry_tls_conf_put(cc);
+	cry_tls_conf_put(c_nocert);
+	cry_tls_conf_put(c_other);
+	cry_tls_conf_put(c_old);
+	cry_tls_conf_put(c_noverify);
+	cry_tls_conf_put(c_ca2);
+	CHECK(strcmp(cry_tls_strerror(-EBADMSG), "certificate verification failed") == 0);
+}
+
 int main(void)
 {
 	test_vector_file("crypto_rfc.txt", 19);
@@ -531,6 +745,7 @@ int main(void)
 	test_keys();
 	test_csr();
 	test_certs();
+	test_tls();
 	cry_key_free(rsa_key);
 	cry_key_free(ec_key);
 	cry_key_free(ca2_key);
