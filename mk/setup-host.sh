@@ -7,7 +7,7 @@ set -eu
 
 need_pkgs="make gcc musl-tools musl-dev dpkg-dev curl openssl ca-certificates \
   clang libclang-rt-14-dev qemu-user-static gcc-s390x-linux-gnu libc6-dev-s390x-cross \
-  nginx-light python3 procps iproute2 autoconf automake libtool pkg-config"
+  nginx-light python3 jq file procps iproute2 autoconf automake libtool pkg-config"
 need_s390x="musl-dev:s390x"
 
 missing=""
