@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cry: the only door to mbedTLS (crypto/cry_mbed.c) and BearSSL
- * (crypto/cry_bear.c). Nothing else in sbs includes their headers.
+ * cry: the only door to mbedTLS (crypto/cry_mbed.c, cry_x509.c, cry_tls.c)
+ * and BearSSL (crypto/cry_bear.c). Nothing else in sbs includes their headers.
  *
  * Pure: no file or socket I/O, no clock, no global randomness. Callers pass an
  * RNG callback (cry_rng_fn; util_rng in production) and, where time matters,
@@ -161,7 +161,12 @@ size_t cry_tls_pending(const struct cry_tls *t); /* decrypted bytes buffered */
 int cry_tls_close_notify(struct cry_tls *t);
 void cry_tls_free(struct cry_tls *t);
 /* Human-readable reason of the last failure (never secret), e.g.
- * "peer certificate not trusted". */
+ * "peer certificate not trusted". Handshake failures keep their reason in
+ * the code: -EACCES no client certificate, -EKEYREJECTED peer certificate not
+ * trusted, -EKEYEXPIRED expired or not yet valid, -EHOSTUNREACH name
+ * mismatch, -EBADMSG other verification failure, -EPERM the peer refused our
+ * certificate, -ECONNABORTED other fatal alert, -ENOPROTOOPT no common suite,
+ * -EPROTO protocol error, -EIO a send/recv callback failed. */
 const char *cry_tls_strerror(int err);
 
 #endif

@@ -118,11 +118,42 @@ static int san_first_dns(unsigned char *p, const unsigned char *end, char *out, 
 	return 0;
 }
 
+/* Extensions ::= SEQUENCE OF Extension in [p, end): the first DNS name of
+ * its subjectAltName, "" if none. */
+static int exts_san(unsigned char *p, const unsigned char *end, char *out, size_t cap)
+{
+	unsigned char *xend;
+	size_t len;
+	int crit;
+
+	if (mbedtls_asn1_get_tag(&p, end, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		return -EINVAL;
+	while (p < end) {   /* Extension ::= SEQUENCE { id, critical?, value } */
+		if (mbedtls_asn1_get_tag(&p, end, &len,
+					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+			return -EINVAL;
+		xend = p + len;
+		if (mbedtls_asn1_get_tag(&p, xend, &len, MBEDTLS_ASN1_OID))
+			return -EINVAL;
+		if (len != OIDLEN(MBEDTLS_OID_SUBJECT_ALT_NAME) ||
+		    memcmp(p, MBEDTLS_OID_SUBJECT_ALT_NAME, len)) {
+			p = xend;
+			continue;
+		}
+		p += len;
+		if (mbedtls_asn1_get_bool(&p, xend, &crit) == MBEDTLS_ERR_ASN1_INVALID_LENGTH ||
+		    mbedtls_asn1_get_tag(&p, xend, &len, MBEDTLS_ASN1_OCTET_STRING))
+			return -EINVAL;
+		return san_first_dns(p, p + len, out, cap);
+	}
+	return 0;
+}
+
 /* Walks a CSR's CertificationRequestInfo to the extensionRequest attribute
  * and reads the first DNS name of its subjectAltName (RFC 2986, 5280). */
 static int csr_san(const mbedtls_x509_csr *csr, char *out, size_t cap)
 {
-	unsigned char *p = csr->cri.p, *end = p + csr->cri.len, *aend, *xend;
+	unsigned char *p = csr->cri.p, *end = p + csr->cri.len, *aend;
 	size_t len;
 	int ver;
 
@@ -140,7 +171,7 @@ static int csr_san(const mbedtls_x509_csr *csr, char *out, size_t cap)
 	if (mbedtls_asn1_get_tag(&p, end, &len,
 				 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_CONTEXT_SPECIFIC))
 		return -EINVAL;
-	while (p < end) {
+	while (p < end) {   /* Attribute ::= SEQUENCE { type, SET OF value } */
 		if (mbedtls_asn1_get_tag(&p, end, &len,
 					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
 			return -EINVAL;
@@ -153,30 +184,9 @@ static int csr_san(const mbedtls_x509_csr *csr, char *out, size_t cap)
 			continue;
 		}
 		p += len;
-		if (mbedtls_asn1_get_tag(&p, aend, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET) ||
-		    mbedtls_asn1_get_tag(&p, aend, &len,
-					 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
+		if (mbedtls_asn1_get_tag(&p, aend, &len, MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SET))
 			return -EINVAL;
-		while (p < aend) {   /* Extension ::= SEQUENCE { id, critical?, value } */
-			int crit;
-			if (mbedtls_asn1_get_tag(&p, aend, &len,
-						 MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE))
-				return -EINVAL;
-			xend = p + len;
-			if (mbedtls_asn1_get_tag(&p, xend, &len, MBEDTLS_ASN1_OID))
-				return -EINVAL;
-			if (len != OIDLEN(MBEDTLS_OID_SUBJECT_ALT_NAME) ||
-			    memcmp(p, MBEDTLS_OID_SUBJECT_ALT_NAME, len)) {
-				p = xend;
-				continue;
-			}
-			p += len;
-			if (mbedtls_asn1_get_bool(&p, xend, &crit) == MBEDTLS_ERR_ASN1_INVALID_LENGTH ||
-			    mbedtls_asn1_get_tag(&p, xend, &len, MBEDTLS_ASN1_OCTET_STRING))
-				return -EINVAL;
-			return san_first_dns(p, p + len, out, cap);
-		}
-		return 0;
+		return exts_san(p, p + len, out, cap);
 	}
 	return 0;
 }

@@ -502,6 +502,14 @@ static void test_certs(void)
 	CHECK(cry_cert_verify((uint8_t *)both, strlen(both), (uint8_t *)ca_pem,
 			      strlen(ca_pem), NOW) == -EBADMSG);
 
+	{   /* a signature checked against the signer's certificate */
+		uint8_t h[32], sig[128];
+		size_t sl = 0;
+		cry_sha256("signed", 6, h);
+		CHECK(cry_sign_sha256(ec_key, h, sig, sizeof sig, &sl, util_rng, NULL) == 0);
+		CHECK(cry_verify_sha256((uint8_t *)srv_pem, strlen(srv_pem), h, sig, sl) == 0);
+		CHECK(cry_verify_sha256((uint8_t *)cli_pem, strlen(cli_pem), h, sig, sl) == -EBADMSG);
+	}
 	CHECK(cry_cert_matches_key((uint8_t *)srv_pem, strlen(srv_pem), ec_key) == 1);
 	CHECK(cry_cert_matches_key((uint8_t *)cli_pem, strlen(cli_pem), cli_key) == 1);
 	CHECK(cry_cert_matches_key((uint8_t *)cli_pem, strlen(cli_pem), ec_key) == 0);
