@@ -64,7 +64,7 @@ else
   $(error TARGET must be x86_64, s390x, asan or fuzz)
 endif
 
-all: $(B)/sbsd $(B)/sbs
+all: $(HOST_SETUP) $(B)/sbsd $(B)/sbs
 
 $(HOST_SETUP): mk/setup-host.sh
 	@mkdir -p build
@@ -83,3 +83,6 @@ clean:
 	       $(foreach t,x86_64 s390x asan fuzz,build/$(t)/sbsd build/$(t)/sbs build/$(t)/tests)
 distclean:
 	rm -rf build
+
+demo: $(HOST_SETUP) $(B)/sbsd $(B)/sbs
+	./mk/demo.sh $(B)/sbsd $(B)/sbs build/demo
