@@ -64,3 +64,10 @@ fuzz:
 	  ./build/fuzz/tests/fuzz_$$n -max_total_time=$${FUZZ_SECONDS:-60} build/fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 .PHONY: unit replay integration check-adapters s390x-smoke
+
+$(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
+	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
