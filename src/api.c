@@ -637,6 +637,8 @@ int api_open(const char *data_dir, const struct hal *hal)
 	int rc;
 
 	A.hal = hal;
+	if (util_sweep_tmp(data_dir) > 0)
+		log_info("removed temp files of an interrupted write");
 	snprintf(A.status_path, sizeof A.status_path, "%s/status.json", data_dir);
 	snprintf(A.log_path, sizeof A.log_path, "%s/build.log", data_dir);
 	rc = util_read_file(A.status_path, STORE_MAX_FILE, &text, &len);

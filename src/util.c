@@ -2,6 +2,7 @@
 /* Shared helpers: wiping, RNG, logging, whole-file I/O with atomic replace. */
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -305,4 +306,20 @@ void util_ts_micro(char out[32])
 	gmtime_r(&tv.tv_sec, &tm);
 	size_t n = strftime(out, 32, "%Y-%m-%d_%H-%M-%S", &tm);
 	snprintf(out + n, 32 - n, ".%06u", (unsigned)tv.tv_usec % 1000000u);
+}
+
+int util_sweep_tmp(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (strstr(e->d_name, ".tmp-") && unlinkat(dirfd(d), e->d_name, 0) == 0)
+			n++;
+	}
+	closedir(d);
+	return n;
 }

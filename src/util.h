@@ -35,6 +35,9 @@ extern int log_quiet;
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Atomic replace (see above). mode e.g. 0600. Returns 0 or -errno. */
 int util_write_atomic(const char *path, const void *p, size_t len, unsigned mode);
+/* Removes temp files util_write_atomic left behind when the process died
+ * mid-write (names containing ".tmp-"). Returns how many, or -errno. */
+int util_sweep_tmp(const char *dir);
 /* mkdir -p with mode; 0 or -errno. */
 int util_mkdirs(const char *path, unsigned mode);
 

@@ -32,8 +32,8 @@ for i in $(seq 1 "$ROUNDS"); do
 	wait "$SBSD_PID" 2>/dev/null || true
 	got=$(jq -r .IMAGE_TAG_PREFIX "$TMP/data/params.json") || fail "round $i: params.json is torn"
 	[ "$got" = "$prev" ] || [ "$got" = "$new" ] || fail "round $i: params hold '$got', expected $prev or $new"
-	ls "$TMP/data" | grep -q '\.tmp-' && echo "  (round $i: a temp file was left behind; it is ignored)"
 	start_sbsd crash "$PORT" "$TMP/data"
+	ls "$TMP/data" | grep -q '\.tmp-' && fail "round $i: a temp file survived the restart"
 	sbs status --env sbs-config.json || fail "round $i: restarted sbsd does not serve"
 	ok "round $i: killed, params are '$got' ($prev or $new), restart serves"
 	prev=$got
