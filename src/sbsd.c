@@ -202,6 +202,7 @@ static int serve(void)
 	}
 	tc.data_dir = hal->data_dir();
 	snprintf(keydir, sizeof keydir, "%s/keys", tc.data_dir);
+	util_sweep_tmp(keydir);
 	if ((rc = keeper_open(keydir, util_rng, NULL)) < 0 ||
 	    (rc = params_open(tc.data_dir)) < 0 || (rc = api_open(tc.data_dir, hal)) < 0) {
 		log_err("cannot open the data directory %s: %s", tc.data_dir, strerror(-rc));
