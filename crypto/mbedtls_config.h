@@ -89,7 +89,7 @@
 /* Incoming records can be full size; our own records stay small so that
  * a thousand idle sessions cost little memory. */
 #define MBEDTLS_SSL_IN_CONTENT_LEN  16384
-#define MBEDTLS_SSL_OUT_CONTENT_LEN 16384
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
 
 #include "mbedtls/check_config.h"
 #endif
