@@ -13,13 +13,6 @@
 
 #include "cry.h"
 
-/* The build puts -Isrc first, so <limits.h> finds sbs's src/limits.h and
- * mbedTLS's check_config.h would see no CHAR_BIT. Take it from the compiler.
- * (Include this header before any mbedTLS header.) */
-#ifndef CHAR_BIT
-#define CHAR_BIT __CHAR_BIT__
-#endif
-
 struct mbedtls_pk_context;
 
 /* Fills *view with a shallow copy of k's mbedTLS context: it shares the key
