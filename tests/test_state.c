@@ -336,55 +336,17 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-static void test_hal_sim(void)
+/* Racing first starts all end up with one secret, and no temp file is left. */
+static void test_hal_race(const struct hal *h, const char *root)
 {
-	char root[] = "/tmp/sbs-test-state-XXXXXX", data[256], sf[256], other[256];
-	const struct hal *h = hal_select("sim");
-	uint8_t s1[32], s2[32], zero[32] = { 0 };
-	struct stat st;
-
-	CHECK(hal_select("nope") == NULL && hal_select(NULL) == NULL);
-	CHECK(h && strcmp(h->name, "sim") == 0);
-	if (!h || !mkdtemp(root))
-		return;
-	unsetenv("SBS_APPLIANCE_SECRET_FILE");
-	snprintf(data, sizeof data, "%s/var/data", root);
-	snprintf(sf, sizeof sf, "%s/var/.sbs-appliance-secret", root);
-	struct hal_cfg cfg = { data, NULL };
-	CHECK(h->open(&cfg) == 0);
-	CHECK(stat(data, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
-	CHECK(strcmp(h->data_dir(), data) == 0);
-	CHECK(h->protected_guest() == 0);
-	CHECK(stat(sf, &st) < 0);                     /* created on first use only */
-	CHECK(h->appliance_secret(s1) == 0);
-	CHECK(stat(sf, &st) == 0 && st.st_size == 32 && (st.st_mode & 0777) == 0600);
-	CHECK(memcmp(s1, zero, 32) != 0);
-	CHECK(h->open(&cfg) == 0);                    /* a restart reads it back */
-	CHECK(h->appliance_secret(s2) == 0 && memcmp(s1, s2, 32) == 0);
-
-	/* a file of the wrong size is an error and is left alone */
-	CHECK(truncate(sf, 31) == 0);
-	CHECK(h->appliance_secret(s2) == -EINVAL);
-	CHECK(stat(sf, &st) == 0 && st.st_size == 31);
-	CHECK(truncate(sf, 33) == 0);
-	CHECK(h->appliance_secret(s2) == -EINVAL);
-
-	/* explicit file (cfg) and environment override */
-	snprintf(other, sizeof other, "%s/explicit-secret", root);
-	cfg.secret_file = other;
-	CHECK(h->open(&cfg) == 0 && h->appliance_secret(s2) == 0);
-	CHECK(stat(other, &st) == 0 && memcmp(s1, s2, 32) != 0);
-	cfg.secret_file = NULL;
-	setenv("SBS_APPLIANCE_SECRET_FILE", other, 1);
-	CHECK(h->open(&cfg) == 0 && h->appliance_secret(s1) == 0 && memcmp(s1, s2, 32) == 0);
-	unsetenv("SBS_APPLIANCE_SECRET_FILE");
-
-	/* racing first starts all end up with one secret */
-	snprintf(other, sizeof other, "%s/raced-secret", root);
-	cfg.secret_file = other;
-	CHECK(h->open(&cfg) == 0);
-	int fds[8][2];
+	char path[256];
+	struct hal_cfg cfg = { root, path };
+	uint8_t s1[32], s2[32];
+	int fds[8][2], same = 0, leftovers = 0;
 	pid_t pids[8];
+
+	snprintf(path, sizeof path, "%s/raced-secret", root);
+	CHECK(h->open(&cfg) == 0);
 	for (int i = 0; i < 8; i++) {
 		CHECK(pipe(fds[i]) == 0);
 		pids[i] = fork();
@@ -394,7 +356,6 @@ static void test_hal_sim(void)
 			_exit(rc == 0 && write(fds[i][1], s, 32) == 32 ? 0 : 1);
 		}
 	}
-	int same = 0, leftovers = 0;
 	CHECK(h->appliance_secret(s1) == 0);
 	for (int i = 0; i < 8; i++) {
 		int status = 0;
@@ -412,6 +373,63 @@ static void test_hal_sim(void)
 	if (d)
 		closedir(d);
 	CHECK(leftovers == 0);
+}
+
+/* An explicit file (hal_cfg) and SBS_APPLIANCE_SECRET_FILE override the default. */
+static void test_hal_override(const struct hal *h, const char *root, const uint8_t def[32])
+{
+	char data[256], other[256];
+	struct hal_cfg cfg = { data, other };
+	uint8_t s1[32], s2[32];
+	struct stat st;
+
+	snprintf(data, sizeof data, "%s/var/data", root);
+	snprintf(other, sizeof other, "%s/explicit-secret", root);
+	CHECK(h->open(&cfg) == 0 && h->appliance_secret(s2) == 0);
+	CHECK(stat(other, &st) == 0 && memcmp(def, s2, 32) != 0);
+	cfg.secret_file = NULL;
+	setenv("SBS_APPLIANCE_SECRET_FILE", other, 1);
+	CHECK(h->open(&cfg) == 0 && h->appliance_secret(s1) == 0 && memcmp(s1, s2, 32) == 0);
+	unsetenv("SBS_APPLIANCE_SECRET_FILE");
+}
+
+static void test_hal_sim(void)
+{
+	char root[] = "/tmp/sbs-test-state-XXXXXX", data[256], sf[256];
+	const struct hal *h = hal_select("sim");
+	uint8_t s1[32], s2[32], zero[32] = { 0 };
+	struct hal_cfg cfg = { data, NULL };
+	struct stat st;
+
+	CHECK(hal_select("nope") == NULL && hal_select(NULL) == NULL);
+	CHECK(h && strcmp(h->name, "sim") == 0);
+	if (!h || !mkdtemp(root))
+		return;
+	unsetenv("SBS_APPLIANCE_SECRET_FILE");
+	snprintf(data, sizeof data, "%s/var/data", root);
+	snprintf(sf, sizeof sf, "%s/var/.sbs-appliance-secret", root);
+	CHECK(h->open(&cfg) == 0);
+	CHECK(stat(data, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+	CHECK(strcmp(h->data_dir(), data) == 0);
+	CHECK(h->protected_guest() == 0);
+	CHECK(stat(sf, &st) < 0);                     /* created on first use only */
+	CHECK(h->appliance_secret(s1) == 0);
+	CHECK(stat(sf, &st) == 0 && st.st_size == 32 && (st.st_mode & 0777) == 0600);
+	CHECK(memcmp(s1, zero, 32) != 0);
+	CHECK(h->open(&cfg) == 0);                    /* a restart reads it back */
+	CHECK(h->appliance_secret(s2) == 0 && memcmp(s1, s2, 32) == 0);
+	test_hal_override(h, root, s1);
+
+	/* a file of the wrong size is an error and is left alone */
+	CHECK(h->open(&cfg) == 0);
+	CHECK(truncate(sf, 31) == 0);
+	CHECK(h->appliance_secret(s2) == -EINVAL);
+	CHECK(stat(sf, &st) == 0 && st.st_size == 31);
+	CHECK(truncate(sf, 33) == 0);
+	CHECK(h->appliance_secret(s2) == -EINVAL);
+	CHECK(stat(sf, &st) == 0 && st.st_size == 33);
+	CHECK(h->open(NULL) == -EINVAL);
+	test_hal_race(h, root);
 	rm_rf(root);
 }
 
