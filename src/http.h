@@ -13,7 +13,13 @@
  * send back) say why, and the connection must be closed after the reply.
  *
  * Ownership: the decoded body lives in the parser (malloc'd, capped by
- * max_body) until http_reset() or http_free().
+ * max_body) until http_reset() or http_free(), which wipe it (bodies carry
+ * secrets). A caller may take msg.body (free() it) and set it to NULL.
+ *
+ * Error codes: -EBADMSG (400, 411), -E2BIG (413, 414, 431), -ENOSYS (501,
+ * 505), -ENOMEM (500). A response parser returns the same (err_status then
+ * says what was wrong with the server's response). A 1xx response is a whole
+ * message: reset and feed on for the final one.
  */
 #ifndef SBS_HTTP_H
 #define SBS_HTTP_H
@@ -57,6 +63,8 @@ struct http_parser {
 	size_t line_len;
 	uint64_t chunk_left;
 	size_t body_cap;
+	unsigned flags;                /* Connection / Transfer-Encoding seen */
+	int err_rc;                    /* what http_feed returns once failed */
 };
 
 void http_init(struct http_parser *p, enum http_kind kind, size_t max_body);
@@ -65,8 +73,11 @@ void http_init(struct http_parser *p, enum http_kind kind, size_t max_body);
  * negative errno with err_status/err_reason set. A response without length
  * and not chunked reads to EOF: call http_feed_eof() when the peer closes. */
 int http_feed(struct http_parser *p, const uint8_t *in, size_t len, size_t *used);
+/* HTTP_DONE if EOF completes the message (or it was complete); -ENODATA if
+ * no byte of a message had arrived (an idle close); -EPIPE if cut short. */
 int http_feed_eof(struct http_parser *p);
-/* Ready for the next message on the same connection (frees the body). */
+/* Ready for the next message on the same connection (frees the body). Keeps
+ * kind and max_body; clears head_request. */
 void http_reset(struct http_parser *p);
 void http_free(struct http_parser *p);
 
