@@ -6,8 +6,8 @@ LIB_SRC  := $(filter-out src/sbs.c src/sbsd.c,$(wildcard src/*.c)) $(wildcard cr
 OBJ      := $(B)/obj
 LIB_OBJ  := $(LIB_SRC:%.c=$(OBJ)/%.o)
 INC      := -iquote src -iquote crypto -iquote hal -iquote tests -I$(D)/include
-DEFS     := -D_GNU_SOURCE -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DSBS_VERSION='"$(SBS_VERSION)"'
 SBS_VERSION ?= 0.1.0
+DEFS     := -D_GNU_SOURCE -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DSBS_VERSION='"$(SBS_VERSION)"'
 ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(WERROR) $(DEFS) $(INC) -MMD -MP
 LIBS     := $(DEP_LIBS)
 

@@ -52,7 +52,6 @@ start_sbsd() {
 		CLIENT_CA="$CLIENT_CA" "$@" $RUN "$SBSD" >>"$TMP/sbsd-$name.log" 2>&1 &
 	SBSD_PID=$!
 	PIDS+=("$SBSD_PID")
-	grep -q . /dev/null
 	local i
 	for i in $(seq 1 600); do
 		grep -q "listening on" "$TMP/sbsd-$name.log" 2>/dev/null && return 0
