@@ -120,7 +120,7 @@ int cli_cmd_get_publickey(struct cli *c)
 	else if (!bn)
 		rc = missing(c->cmd, &r, "build_name");
 	else if (snprintf(file, sizeof file, "manifest.%s-public.pem", bn) >= (int)sizeof file ||
-		 !cli_safe_name(bn))
+		 (*bn && !cli_safe_name(bn)))  /* "" before any build: build.py writes manifest.-public.pem */
 		rc = unsafe("build_name", bn);
 	if (rc == 0)
 		rc = cli_write(file, pem, strlen(pem), 0644);
