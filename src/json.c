@@ -4,11 +4,12 @@
  * the contract). Untrusted text first goes through scan(), a single
  * non-recursive pass that bounds nesting (JSON_MAX_DEPTH) and rejects what
  * cJSON would otherwise tolerate: bytes outside the JSON grammar (a BOM, NUL,
- * control characters), raw control characters and "\u0000" inside strings
- * (which cJSON would silently truncate) and malformed numbers ("01", "1.",
- * "+1"). cJSON then builds the tree; we refuse trailing data and duplicate
- * object keys (cJSON's lookup finds the first, Python's dict keeps the last:
- * accepting both would let two readers see two different documents). The
+ * control characters), raw control characters, invalid UTF-8 and "\u0000"
+ * inside strings (cJSON would silently truncate at the NUL) and malformed
+ * numbers ("01", "1.", "+1"). cJSON then builds the tree; we refuse trailing
+ * data, numbers that overflow a double, and duplicate object keys (cJSON's
+ * lookup finds the first, Python's dict keeps the last: accepting both would
+ * let two readers see two different documents). The
  * printer is ours, not cJSON's, so that compact and Python-style output share
  * one escaping and one number format (Python's float repr).
  */
@@ -16,6 +17,7 @@
 
 #include <cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +55,48 @@ static int is_hex(unsigned char c)
 	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/*
+ * One UTF-8 sequence at p[0..n), n >= 1. Returns the bytes consumed (>= 1)
+ * and the code point, or UTF8_BAD for an ill-formed sequence, whose maximal
+ * valid prefix is consumed as one unit (the unit Python's errors="replace"
+ * turns into one U+FFFD). Overlongs, surrogates and values over U+10FFFF are
+ * ill-formed. A NUL is never a continuation byte, so a NUL-terminated string
+ * may pass n = SIZE_MAX.
+ */
+#define UTF8_BAD 0x110000u
+static size_t utf8_decode(const unsigned char *p, size_t n, unsigned *cp)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+	size_t need;
+	unsigned v;
+
+	*cp = UTF8_BAD;
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	} else if (c >= 0xC2 && c <= 0xDF) {
+		need = 2, v = c & 0x1Fu;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 3, v = c & 0x0Fu;
+		lo = c == 0xE0 ? 0xA0 : 0x80;
+		hi = c == 0xED ? 0x9F : 0xBF;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 4, v = c & 0x07u;
+		lo = c == 0xF0 ? 0x90 : 0x80;
+		hi = c == 0xF4 ? 0x8F : 0xBF;
+	} else {
+		return 1;
+	}
+	for (size_t k = 1; k < need; k++) {
+		if (k >= n || p[k] < lo || p[k] > hi)
+			return k;
+		v = (v << 6) | (p[k] & 0x3Fu);
+		lo = 0x80, hi = 0xBF;
+	}
+	*cp = v;
+	return need;
+}
+
 /* s[*pos] is just after the opening quote; on success *pos is just after the
  * closing one. */
 static int scan_string(const unsigned char *s, size_t len, size_t *pos, const char **err)
@@ -68,6 +112,15 @@ static int scan_string(const unsigned char *s, size_t len, size_t *pos, const ch
 		if (c < 0x20) {
 			*err = "control character in JSON string";
 			return -EINVAL;
+		}
+		if (c >= 0x80) {
+			unsigned cp;
+			i += utf8_decode(s + i - 1, len - i + 1, &cp) - 1;
+			if (cp == UTF8_BAD) {
+				*err = "invalid UTF-8 in JSON string";
+				return -EINVAL;
+			}
+			continue;
 		}
 		if (c != '\\')
 			continue;
@@ -201,15 +254,19 @@ static int dup_keys(const json *obj)
 	return rc;
 }
 
-/* Recursion is bounded by scan(): at most JSON_MAX_DEPTH frames. */
-static int check_keys(const json *j)
+/* 0 if the tree is acceptable; 1 for a duplicate key; 2 for a number out of
+ * range (cJSON reads 1e400 as infinity, which JSON cannot carry back); or
+ * -ENOMEM. Recursion is bounded by scan(): at most JSON_MAX_DEPTH frames. */
+static int check_tree(const json *j)
 {
 	int rc;
 
+	if (cJSON_IsNumber(j) && !isfinite(j->valuedouble))
+		return 2;
 	if (cJSON_IsObject(j) && (rc = dup_keys(j)) != 0)
 		return rc;
 	for (const json *c = j->child; c; c = c->next)
-		if ((c->child) && (rc = check_keys(c)) != 0)
+		if ((rc = check_tree(c)) != 0)
 			return rc;
 	return 0;
 }
@@ -245,9 +302,9 @@ int json_parse(const char *p, size_t len, json **out, const char **err)
 		*err = "trailing data after JSON";
 		goto out;
 	}
-	rc = check_keys(j);
+	rc = check_tree(j);
 	if (rc > 0) {
-		*err = "duplicate key in JSON";
+		*err = rc == 1 ? "duplicate key in JSON" : "JSON number out of range";
 		rc = -EINVAL;
 	} else if (rc < 0) {
 		*err = "out of memory";
@@ -516,44 +573,6 @@ static void newline(struct pr *o, int level)
 	}
 }
 
-/*
- * One UTF-8 sequence at p (NUL-terminated). Returns the bytes consumed (>= 1)
- * and the code point, or U+FFFD for an ill-formed sequence, replacing its
- * maximal valid prefix as one unit (Python's errors="replace" does the same).
- * Overlongs, surrogates and values over U+10FFFF are ill-formed.
- */
-static size_t utf8_decode(const unsigned char *p, unsigned *cp)
-{
-	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
-	size_t n;
-	unsigned v;
-
-	if (c >= 0xC2 && c <= 0xDF) {
-		n = 2, v = c & 0x1Fu;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		n = 3, v = c & 0x0Fu;
-		lo = c == 0xE0 ? 0xA0 : 0x80;
-		hi = c == 0xED ? 0x9F : 0xBF;
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		n = 4, v = c & 0x07u;
-		lo = c == 0xF0 ? 0x90 : 0x80;
-		hi = c == 0xF4 ? 0x8F : 0xBF;
-	} else {
-		*cp = 0xFFFD;
-		return 1;
-	}
-	for (size_t k = 1; k < n; k++) {
-		if (p[k] < lo || p[k] > hi) {
-			*cp = 0xFFFD;
-			return k;
-		}
-		v = (v << 6) | (p[k] & 0x3Fu);
-		lo = 0x80, hi = 0xBF;
-	}
-	*cp = v;
-	return n;
-}
-
 static void put_u16(struct pr *o, unsigned u)
 {
 	static const char hx[] = "0123456789abcdef";
@@ -591,7 +610,9 @@ static void put_str(struct pr *o, const char *str)
 				put_u16(o, s[i]);
 				break;
 			}
-			i += utf8_decode(s + i, &cp) - 1;
+			i += utf8_decode(s + i, SIZE_MAX, &cp) - 1;
+			if (cp == UTF8_BAD)
+				cp = 0xFFFD;
 			if (cp >= 0x10000) {
 				cp -= 0x10000;
 				put_u16(o, 0xD800 | (cp >> 10));
@@ -619,7 +640,7 @@ static void put_num(struct pr *o, double x)
 	size_t nd = 0, k = 0;
 	int e = 0, eneg, dp;
 
-	if (x != x || x > 1.7976931348623157e308 || x < -1.7976931348623157e308) {
+	if (!isfinite(x)) {
 		put(o, "null", 4);
 		return;
 	}
