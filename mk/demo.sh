@@ -84,7 +84,7 @@ step "9. import it into a second, fresh sbsd on 127.0.0.1:$P2"
 start sbsd-2 "$P2" data-2
 jq --arg p "$P2" '.CICD_PORT = $p' sbs-config.json >cfg-2.json
 run "$SBS" post-state-image --env cfg-2.json --state-image "$STATE"
-curl -s -k --cert ".demo-$UUID" -H 'Content-Type: application/json' --data '""' \
+curl -s -k --cert ".demo-$UUID" -X GET -H 'Content-Type: application/json' --data '""' \
 	"https://localhost:$P2/publickey" | jq -r .public_key_pem >pub-2.pem
 if cmp -s <(openssl pkey -pubin -in pub-2.pem) <(openssl pkey -pubin -in manifest.-public.pem); then
 	echo "the second sbsd now signs with the same manifest key"
