@@ -33,8 +33,10 @@ expect() {
 	req "$1"
 	head -n1 "$TMP/reply" | grep -q "^HTTP/1.1 $2 " || fail "$1: expected $2, got: $(head -c 300 "$TMP/reply")"
 	grep -qi -- "$3" "$TMP/reply" || fail "$1: reply does not say '$3': $(head -c 300 "$TMP/reply")"
+	local said
+	said=$(tail -n +2 "$TMP/reply" | head -c 90)
 	still_serving "$1"
-	ok "$1 -> $2 ($(tail -n +2 "$TMP/reply" | head -c 80))"
+	ok "$1 -> $2 $said"
 }
 H='Host: localhost\r\nContent-Type: application/json\r\n'
 

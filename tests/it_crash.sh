@@ -24,12 +24,12 @@ ROUNDS=${CRASH_ROUNDS:-10}
 for i in $(seq 1 "$ROUNDS"); do
 	new=v$i
 	jq --arg v "$new" '.IMAGE_TAG_PREFIX = $v | .ARG = {"PAD": ("x" * 60000)}' sbs-config.json >c && mv c sbs-config.json
-	( for j in 1 2 3; do $RUN "$SBS" update --env sbs-config.json >/dev/null 2>&1 || true; done ) &
+	# a stream of identical updates; the kill lands somewhere in it
+	( for j in $(seq 1 20); do $RUN "$SBS" update --env sbs-config.json >/dev/null 2>&1 || true; done ) &
 	upd=$!
-	sleep "0.$(( RANDOM % 400 ))"
-	kill -9 "$SBSD_PID" 2>/dev/null || true
+	sleep "$(printf '0.%03d' $(( RANDOM % 300 )))"
+	{ kill -9 "$SBSD_PID" && wait "$SBSD_PID"; } 2>/dev/null || true
 	wait "$upd" 2>/dev/null || true
-	wait "$SBSD_PID" 2>/dev/null || true
 	got=$(jq -r .IMAGE_TAG_PREFIX "$TMP/data/params.json") || fail "round $i: params.json is torn"
 	[ "$got" = "$prev" ] || [ "$got" = "$new" ] || fail "round $i: params hold '$got', expected $prev or $new"
 	start_sbsd crash "$PORT" "$TMP/data"

@@ -14,8 +14,9 @@ PIDS=()
 n=0
 
 cleanup() {
-	for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill -9 "$p" 2>/dev/null || true; done
-	wait 2>/dev/null || true
+	for p in "${PIDS[@]:-}"; do
+		[ -n "$p" ] && { kill -9 "$p" && wait "$p"; } 2>/dev/null || true
+	done
 	if [ "${KEEP_TMP:-0}" = 1 ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
