@@ -103,6 +103,9 @@ int cli_request(struct cli *c, const char *method, const char *path, const char 
 int cli_request_json(struct cli *c, const char *method, const char *path, const json *body,
 		     int verify, struct cli_resp *r);
 void cli_resp_free(struct cli_resp *r);
+/* Logs the status and (at most 512 bytes of) the body, control characters
+ * replaced: for error replies. */
+void cli_log_body(const char *api, const struct cli_resp *r);
 /* Prints the response as build.py would log it: pretty JSON (indent 4) on
  * stdout; a non-JSON body is an error. Fails on HTTP >= 400 too. */
 int cli_print_resp(const char *api, const struct cli_resp *r);

@@ -18,27 +18,12 @@
 #include "cry.h"
 #include "util.h"
 
-/* Prints a server's text safely (control characters shown as '?'). */
-static void log_text(const char *api, const struct cli_resp *r)
-{
-	char t[513];
-	size_t n = r->len < sizeof t - 1 ? r->len : sizeof t - 1;
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = r->body[i];
-
-		t[i] = ch == '\n' || ch == '\t' || (ch >= 0x20 && ch != 0x7f) ? (char)ch : '?';
-	}
-	t[n] = 0;
-	log_err("%s: the server answered HTTP %d: %s", api, r->status, n ? t : "(empty)");
-}
-
 /* /config-json, /config-python and /imagedigest answer 201 on success. */
 static int need_201(const char *api, const struct cli_resp *r)
 {
 	if (r->status == 201)
 		return 0;
-	log_text(api, r);
+	cli_log_body(api, r);
 	return -EPROTO;
 }
 
@@ -50,7 +35,7 @@ static int missing(const char *api, const struct cli_resp *r, const char *key)
 	if (t)
 		log_err("%s: no \"%s\" in the server's reply (HTTP %d): %s", api, key, r->status, t);
 	else
-		log_text(api, r);
+		cli_log_body(api, r);
 	free(t);
 	return -EBADMSG;
 }
@@ -93,7 +78,7 @@ int cli_cmd_get_digest(struct cli *c)
 		if (json_str(v)) {
 			printf("Digest value of the built image: %s\n", json_str(v));
 		} else {
-			log_text(c->cmd, &r);
+			cli_log_body(c->cmd, &r);
 			log_err("get-digest: expected a JSON string or a one-element array");
 			rc = -EBADMSG;
 		}

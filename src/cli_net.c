@@ -156,12 +156,16 @@ out:
 
 static void tls_error(const struct cli *c, const char *api, int rc)
 {
+	int dropped = rc == -EIO || rc == CRY_CLOSED || rc == -EPERM;
+
 	if (rc == -ETIMEDOUT)
 		log_err("%s: timed out after %d s waiting for %s:%s", api, CLI_TIMEOUT_MS / 1000,
 			c->hostname, c->port);
 	else
 		log_err("build: %s SSLError [upload a signed server certificate to HPSB if you "
-			"haven't]: %s", api, cry_tls_strerror(rc));
+			"haven't]: %s%s", api, cry_tls_strerror(rc), dropped ?
+			" (the server ended the handshake: does it trust our client certificate? "
+			"It must be deployed with CLIENT_CA from sbs instance-env)" : "");
 }
 
 static int tls_handshake(struct conn *k)
@@ -348,13 +352,30 @@ void cli_resp_free(struct cli_resp *r)
 	memset(r, 0, sizeof *r);
 }
 
+void cli_log_body(const char *api, const struct cli_resp *r)
+{
+	char t[513];
+	size_t n = r->len < sizeof t - 1 ? r->len : sizeof t - 1;
+
+	/* the server's text, without control characters or trailing space */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = r->body[i];
+
+		t[i] = ch == '\n' || ch == '\t' || (ch >= 0x20 && ch != 0x7f) ? (char)ch : '?';
+	}
+	while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == ' ' || t[n - 1] == '\t'))
+		n--;
+	t[n] = 0;
+	log_err("%s: the server answered HTTP %d%s %s", api, r->status,
+		r->j || !n ? ":" : " with a non-JSON body:", n ? t : "(empty)");
+}
+
 int cli_print_resp(const char *api, const struct cli_resp *r)
 {
 	char *txt;
 
 	if (!r->j) {
-		log_err("%s: the server answered HTTP %d with a non-JSON body: %.512s", api,
-			r->status, r->body ? (const char *)r->body : "(empty)");
+		cli_log_body(api, r);
 		return -EBADMSG;
 	}
 	txt = json_print_py(r->j, 4);
@@ -365,7 +386,10 @@ int cli_print_resp(const char *api, const struct cli_resp *r)
 	printf("%s\n", txt);
 	free(txt);
 	if (r->status >= 400) {
-		log_err("%s: the server answered HTTP %d", api, r->status);
+		const char *e = json_get_str(r->j, "error");
+
+		log_err("%s: the server answered HTTP %d%s%s", api, r->status, e ? ": " : "",
+			e ? e : "");
 		return -EPROTO;
 	}
 	return 0;
