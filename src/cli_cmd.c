@@ -320,7 +320,7 @@ static int follow(struct cli *c, const char *path)
 		if (rc < 0)
 			break;
 		over = build_over(st);
-		if (len < nshown || memcmp(text, shown, nshown) != 0)
+		if (len < nshown || (nshown && memcmp(text, shown, nshown) != 0))
 			nshown = 0;
 		size_t end = len;
 		while (!over && end > nshown && text[end - 1] != '\n')
