@@ -114,7 +114,7 @@ static const struct command commands[] = {
 	  "print a server log (GET /log/<NAME>), --log build",
 	  "Prints the log named by --log (e.g. build). With --follow it polls every second,\n"
 	  "prints new lines and stops when the build status is \"success\", \"exiting due to"
-	  " ...\"\nor \"restarted cicd\".\n"
+	  " ...\"\nor \"restarted cicd\"; it then exits 0 only if the build succeeded.\n"
 	  "Flags: --log NAME (required), --follow. Writes: nothing.\n" },
 	{ "get-digest", cli_cmd_get_digest, 1,
 	  "print the digest of the built image (GET /imagedigest)",
