@@ -44,12 +44,14 @@ wait_tcp() {
 	return 1
 }
 
+listening() { cat "$TMP/sbsd-$1.log" 2>/dev/null | grep -c "listening on" || true; }
+
 # start_sbsd NAME PORT DATADIR [VAR=value ...]: starts sbsd, sets SBSD_PID
 start_sbsd() {
 	local name=$1 port=$2 data=$3 before
 	shift 3
 	# the log is appended across restarts: wait for one more "listening" line
-	before=$(grep -c "listening on" "$TMP/sbsd-$name.log" 2>/dev/null || true)
+	before=$(listening "$name")
 	env SBS_HOSTNAME=localhost SBS_PORT="$port" SBS_LISTEN=127.0.0.1 SBS_DATA_DIR="$data" \
 		SBS_APPLIANCE_SECRET_FILE="${APP_SECRET:-$TMP/appliance.secret}" \
 		CLIENT_CA="$CLIENT_CA" "$@" $RUN "$SBSD" >>"$TMP/sbsd-$name.log" 2>&1 &
@@ -57,7 +59,7 @@ start_sbsd() {
 	PIDS+=("$SBSD_PID")
 	local i
 	for i in $(seq 1 600); do
-		[ "$(grep -c "listening on" "$TMP/sbsd-$name.log" 2>/dev/null || true)" -gt "${before:-0}" ] && return 0
+		[ "$(listening "$name")" -gt "$before" ] && return 0
 		kill -0 "$SBSD_PID" 2>/dev/null || fail "sbsd $name exited at start"
 		sleep 0.1
 	done
