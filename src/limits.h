@@ -37,7 +37,7 @@
 #define PATH_MAX_SBS         512
 
 /* State image (src/state.c). */
-#define STATE_MAX_PLAIN      (768u << 10)
+#define STATE_MAX_PLAIN      (512u << 10)  /* its base64 must fit in HTTP_MAX_BODY */
 #define STATE_MAX_B64        (((STATE_MAX_PLAIN + 64u) / 3u + 1u) * 4u)
 
 /* Keys (src/keeper.c): PEM of an RSA-2048 private key is ~1.7 KiB. */
@@ -50,5 +50,7 @@
 
 /* Client (src/cli_*.c). */
 #define CLI_MAX_CONFIG       (1u << 20)
+
+_Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
