@@ -92,7 +92,12 @@ int builder_start(const json *params, const char *log_path, struct builder_run *
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		setpgid(0, 0);
 		keeper_close();
-		close(p[0]);
+		/* Let go of every client connection, the listener and the loop's
+		 * descriptors: a build must not keep a connection alive. */
+		long max = sysconf(_SC_OPEN_MAX);
+		for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+			if (fd != p[1])
+				close((int)fd);
 		FILE *log = fopen(log_path, "we");
 		if (!log)
 			_exit(98);

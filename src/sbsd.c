@@ -164,8 +164,8 @@ static int serve(void)
 	char keydir[PATH_MAX_SBS];
 	uint64_t port;
 	int bad = 0, rc;
-	uint8_t *ca, *crt, *skey;
-	size_t crt_len, skey_len;
+	uint8_t *ca, *crt, *skey, *ccrt;
+	size_t crt_len, skey_len, ccrt_len;
 
 	const char *ps = cfg("SBS_PORT", "443");
 	if (util_parse_u64(ps, strlen(ps), 65535, &port) < 0) {
@@ -176,6 +176,7 @@ static int serve(void)
 	ca = pem_var("CLIENT_CA", &tc.client_ca_len, &bad);
 	crt = pem_var("SERVER_CRT", &crt_len, &bad);
 	skey = pem_var("SERVER_KEY", &skey_len, &bad);
+	ccrt = pem_var("CLIENT_CRT", &ccrt_len, &bad);
 	if (bad)
 		return 2;
 	if (!ca) {
@@ -183,6 +184,11 @@ static int serve(void)
 				"`sbs instance-env` prints it)\n");
 		return 2;
 	}
+	if (ccrt && cry_cert_verify(ccrt, ccrt_len, ca, tc.client_ca_len, time(NULL)) < 0) {
+		fprintf(stderr, "sbsd: CLIENT_CRT is not a valid certificate signed by CLIENT_CA\n");
+		return 2;
+	}
+	free(ccrt);
 	if (!crt != !skey) {
 		fprintf(stderr, "sbsd: SERVER_CRT and SERVER_KEY go together; give both or neither\n");
 		return 2;

@@ -65,6 +65,20 @@ openssl x509 -req -in other.csr -CA other-ca.pem -CAkey other-ca.key -CAcreatese
 	-out other.pem -days 30 2>/dev/null
 curlc other.pem other.key GET /image >"$TMP/out" 2>"$TMP/err" && fail "certificate from another CA accepted"
 ok "client certificate from another CA: handshake refused"
+# deploy-time configuration errors stop sbsd with a clear message
+bad_start() { # EXPECTED VAR=value...
+	local want=$1
+	shift
+	if env SBS_PORT=0 SBS_LISTEN=127.0.0.1 SBS_DATA_DIR="$TMP/data-bad" "$@" timeout 60 $RUN "$SBSD" \
+		>"$TMP/out" 2>"$TMP/err"; then fail "sbsd started with $*"; fi
+	grep -q -- "$want" "$TMP/err" || fail "sbsd with bad config does not say '$want': $(cat "$TMP/err")"
+}
+bad_start "CLIENT_CA is required" CLIENT_CA=
+bad_start "CLIENT_CA is not valid base64" CLIENT_CA='not*base64'
+bad_start "CLIENT_CRT is not a valid certificate signed by CLIENT_CA" CLIENT_CA="$CLIENT_CA" CLIENT_CRT="$(base64 -w0 other.pem)"
+bad_start "SERVER_CRT and SERVER_KEY go together" CLIENT_CA="$CLIENT_CA" SERVER_CRT="$(base64 -w0 other.pem)"
+bad_start "SBS_PORT must be a port number" CLIENT_CA="$CLIENT_CA" SBS_PORT=99999
+ok "bad deploy-time configuration: sbsd refuses to start and says why"
 
 # an expired certificate from the right CA, signed by openssl ca
 mkdir -p ca && : >ca/index.txt && echo 01 >ca/serial
