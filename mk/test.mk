@@ -12,16 +12,16 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/%)
 
 $(B)/tests/test_%: $(OBJ)/tests/test_%.o $(OBJ)/tests/tutil.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # A fuzz target linked with a plain main() that feeds it every corpus file.
 $(B)/tests/replay_fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/replay.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 # The same target linked with libFuzzer (TARGET=fuzz).
 $(B)/tests/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "== $$t"; $(RUN) ./$$t || exit 1; done
@@ -67,7 +67,7 @@ fuzz:
 
 $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
