@@ -83,6 +83,9 @@ jq '{name, export_tag, state: (.state[0:40] + "…")}' "$STATE"
 step "9. import it into a second, fresh sbsd on 127.0.0.1:$P2"
 start sbsd-2 "$P2" data-2
 jq --arg p "$P2" '.CICD_PORT = $p' sbs-config.json >cfg-2.json
+run "$SBS" get-server-csr --env cfg-2.json
+run "$SBS" sign-csr --env cfg-2.json
+run "$SBS" post-server-cert --env cfg-2.json
 run "$SBS" post-state-image --env cfg-2.json --state-image "$STATE"
 curl -s -k --cert ".demo-$UUID" -X GET -H 'Content-Type: application/json' --data '""' \
 	"https://localhost:$P2/publickey" | jq -r .public_key_pem >pub-2.pem
