@@ -110,6 +110,26 @@ printf 'GET /image HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json
 		>"$TMP/out" 2>"$TMP/err" || true
 has '^HTTP/1.1 200' "$TMP/out" && has '"status":""' "$TMP/out" || fail "openssl s_client with a good certificate: $(cat "$TMP/out")"
 ok "openssl s_client with the client certificate gets the status"
+# the same configuration from an env file, as an HPVS contract env section writes it
+PORT4=$(free_port)
+{
+	printf '# env section of an HPVS contract\n'
+	printf 'CLIENT_CA: "%s"\n' "$CLIENT_CA"
+	printf "SBS_PORT: '%s'\n" "$PORT4"
+	printf 'SBS_LISTEN=127.0.0.1\nSBS_HOSTNAME: "localhost"\n'
+	printf 'SBS_DATA_DIR: "%s"\n' "$TMP/data4"
+} >contract.env
+env -u CLIENT_CA SBS_APPLIANCE_SECRET_FILE="$TMP/appliance.secret" $RUN "$SBSD" --env-file contract.env \
+	>"$TMP/sbsd-four.log" 2>&1 &
+PIDS+=($!)
+wait_tcp "$PORT4" 60 || fail "sbsd --env-file did not listen on $PORT4"
+for i in $(seq 1 50); do
+	curl -sS -k --max-time 20 --cert client.pem --key client.key -X GET --data '""' \
+		"https://localhost:$PORT4/image" >"$TMP/out" 2>"$TMP/err" && break
+	sleep 0.2
+done
+has '"status":""' "$TMP/out" || fail "sbsd --env-file: $(cat "$TMP/out" "$TMP/err")"
+ok "sbsd --env-file reads NAME: \"value\" and NAME=value lines"
 
 # ---- CSR bootstrap ----
 sbs status --env sbs-config.json && fail "status verified a temporary self-signed certificate"
