@@ -5,9 +5,18 @@
 # (stamp build/.host-setup) so a fresh machine needs only `make demo` / `make check`.
 set -eu
 
+# build: compilers, the s390x cross toolchain, Debian source tooling
+# tests: independent judges and real peers (openssl, curl, python3 ssl, jq,
+#   cryptsetup, git http-backend behind lighttpd, sshd, docker-registry,
+#   skopeo, umoci), qemu for s390x binaries and the appliance
+# appliance: kernel build from linux-source, cpio
+# bench: nginx as the peer
 need_pkgs="make gcc musl-tools musl-dev dpkg-dev curl openssl ca-certificates \
   clang libclang-rt-14-dev qemu-user-static gcc-s390x-linux-gnu libc6-dev-s390x-cross \
-  nginx-light python3 jq file procps iproute2 autoconf automake libtool pkg-config"
+  nginx-light python3 jq file procps iproute2 autoconf automake libtool pkg-config \
+  cryptsetup-bin e2fsprogs git lighttpd lighttpd-mod-openssl openssh-server openssh-client \
+  docker-registry skopeo umoci apache2-utils qemu-system-misc cpio \
+  linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils"
 need_s390x="musl-dev:s390x"
 
 missing=""
@@ -43,7 +52,10 @@ apt-get update -qq
 echo "setup-host: installing$missing"
 apt-get install -y -qq --no-install-recommends $need_pkgs >/dev/null
 apt-get install -y -qq --no-install-recommends $need_s390x >/dev/null
-# nginx is only a benchmark peer: never leave the distro's service running.
-systemctl disable --now nginx >/dev/null 2>&1 || true
+# nginx, lighttpd, sshd and the registry are started by tests on loopback
+# ports of their own: never leave the distro's services running.
+for s in nginx lighttpd ssh docker-registry; do
+	systemctl disable --now "$s" >/dev/null 2>&1 || service "$s" stop >/dev/null 2>&1 || true
+done
 pkill -x nginx 2>/dev/null || true
 echo "setup-host: done"
