@@ -78,6 +78,8 @@ include mk/build.mk
 include mk/test.mk
 
 .PHONY: all setup deps check demo bench fuzz clean distclean
+# keep objects make considers intermediate (test and fuzz objects)
+.SECONDARY:
 clean:
 	rm -rf build/x86_64/obj build/s390x/obj build/asan/obj build/fuzz/obj \
 	       $(foreach t,x86_64 s390x asan fuzz,build/$(t)/sbsd build/$(t)/sbs build/$(t)/tests)
