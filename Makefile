@@ -76,6 +76,7 @@ setup:
 include mk/deps.mk
 include mk/build.mk
 include mk/test.mk
+-include mk/appliance.mk
 
 .PHONY: all setup deps check demo bench fuzz clean distclean
 # keep objects make considers intermediate (test and fuzz objects)
