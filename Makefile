@@ -21,7 +21,7 @@ ifeq ($(TARGET),x86_64)
   AR      := ar
   RANLIB  := ranlib
   DEP_CC  := musl-gcc
-  DEP_CFLAGS := -Os -ffunction-sections -fdata-sections -fPIC
+  DEP_CFLAGS := -O2 -ffunction-sections -fdata-sections -fPIC
   CFLAGS  := -Os -g -ffunction-sections -fdata-sections -fstack-protector-strong -D_FORTIFY_SOURCE=0
   LDFLAGS := -static -Wl,--gc-sections
   CHOST   := x86_64-linux-musl

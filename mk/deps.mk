@@ -17,7 +17,7 @@ deps: $(D)/.all
 
 # Several makes (targets, parallel sessions) may find the deps stale at once:
 # the rebuild runs under a lock, and the locked make re-checks every stamp.
-$(D)/.all: crypto/mbedtls_config.h mk/deps.mk
+$(D)/.all: crypto/mbedtls_config.h mk/deps.mk $(D)/.flags
 	@mkdir -p build
 	flock build/.deps.lock $(MAKE) --no-print-directory deps-locked TARGET=$(TARGET)
 deps-locked: $(DEPS_STAMPS)
@@ -36,8 +36,16 @@ $(SRC)/.fetched: mk/deps.mk | $(HOST_SETUP)
 $(D)/.dirs:
 	mkdir -p $(D)/include $(D)/lib $(D)/obj && touch $@
 
+# The compiler and flags the deps were built with: rewritten only when they
+# change, so a flags change rebuilds the deps and nothing else does.
+DEP_FLAGS_LINE := $(DEP_CC) $(DEP_CFLAGS)
+$(D)/.flags: FORCE
+	@mkdir -p $(D)
+	@echo '$(DEP_FLAGS_LINE)' | cmp -s - $@ 2>/dev/null || echo '$(DEP_FLAGS_LINE)' >$@
+FORCE:
+
 MBED_FLAGS := $(DEP_CFLAGS) -I$(TOP)/crypto -DMBEDTLS_CONFIG_FILE='<mbedtls_config.h>'
-$(D)/.mbedtls: $(SRC)/.fetched $(D)/.dirs crypto/mbedtls_config.h mk/deps.mk
+$(D)/.mbedtls: $(SRC)/.fetched $(D)/.dirs crypto/mbedtls_config.h mk/deps.mk $(D)/.flags
 	rm -rf $(D)/obj/mbedtls && cp -a $(SRC)/mbedtls $(D)/obj/mbedtls
 	$(MAKE) -s -C $(D)/obj/mbedtls/library CC="$(DEP_CC)" AR="$(AR)" \
 	  CFLAGS="$(MBED_FLAGS)" LDFLAGS= static >/dev/null
@@ -47,7 +55,7 @@ $(D)/.mbedtls: $(SRC)/.fetched $(D)/.dirs crypto/mbedtls_config.h mk/deps.mk
 	touch $@
 
 # BearSSL: compile its src/ tree directly (no shared library, no tools).
-$(D)/.bearssl: $(SRC)/.fetched $(D)/.dirs mk/deps.mk
+$(D)/.bearssl: $(SRC)/.fetched $(D)/.dirs mk/deps.mk $(D)/.flags
 	rm -rf $(D)/obj/bearssl && mkdir -p $(D)/obj/bearssl
 	cd $(SRC)/bearssl && find src -name '*.c' | sort | \
 	  xargs -P$(JOBS) -I{} sh -c 'o=$(TOP)/$(D)/obj/bearssl/$$(echo {} | tr / _).o; \
@@ -58,20 +66,20 @@ $(D)/.bearssl: $(SRC)/.fetched $(D)/.dirs mk/deps.mk
 
 # cJSON: one file. The nesting limit is enforced inside the parser as well as
 # by our adapter's pre-scan (src/limits.h JSON_MAX_DEPTH).
-$(D)/.cjson: $(SRC)/.fetched $(D)/.dirs mk/deps.mk
+$(D)/.cjson: $(SRC)/.fetched $(D)/.dirs mk/deps.mk $(D)/.flags
 	$(DEP_CC) $(DEP_CFLAGS) -DCJSON_NESTING_LIMIT=64 -c $(SRC)/cjson/cJSON.c -o $(D)/obj/cJSON.o
 	rm -f $(D)/lib/libcjson.a && $(AR) rcs $(D)/lib/libcjson.a $(D)/obj/cJSON.o
 	cp $(SRC)/cjson/cJSON.h $(D)/include/
 	touch $@
 
-$(D)/.zlib: $(SRC)/.fetched $(D)/.dirs mk/deps.mk
+$(D)/.zlib: $(SRC)/.fetched $(D)/.dirs mk/deps.mk $(D)/.flags
 	rm -rf $(D)/obj/zlib && cp -a $(SRC)/zlib $(D)/obj/zlib
 	cd $(D)/obj/zlib && CC="$(DEP_CC)" AR="$(AR)" CFLAGS="$(DEP_CFLAGS)" CHOST=$(CHOST) \
 	  ./configure --static --prefix=$(TOP)/$(D) >/dev/null && \
 	  $(MAKE) -s libz.a >/dev/null && cp libz.a $(TOP)/$(D)/lib/ && cp zlib.h zconf.h $(TOP)/$(D)/include/
 	touch $@
 
-$(D)/.bzip2: $(SRC)/.fetched $(D)/.dirs mk/deps.mk
+$(D)/.bzip2: $(SRC)/.fetched $(D)/.dirs mk/deps.mk $(D)/.flags
 	rm -rf $(D)/obj/bzip2 && cp -a $(SRC)/bzip2 $(D)/obj/bzip2
 	$(MAKE) -s -C $(D)/obj/bzip2 libbz2.a CC="$(DEP_CC)" AR="$(AR)" RANLIB="$(RANLIB)" \
 	  CFLAGS="$(DEP_CFLAGS) -D_FILE_OFFSET_BITS=64" >/dev/null
@@ -85,7 +93,7 @@ LA_OFF := --disable-shared --enable-static --disable-maintainer-mode \
   --without-zstd --without-lz4 --without-lzma --without-lzo2 --without-xml2 \
   --without-expat --without-openssl --without-nettle --without-mbedtls \
   --without-cng --without-libb2 --without-iconv --disable-rpath
-$(D)/.libarchive: $(SRC)/.fetched $(D)/.zlib $(D)/.bzip2 mk/deps.mk
+$(D)/.libarchive: $(SRC)/.fetched $(D)/.zlib $(D)/.bzip2 mk/deps.mk $(D)/.flags
 	rm -rf $(D)/obj/libarchive && mkdir -p $(D)/obj/libarchive
 	cd $(D)/obj/libarchive && CC="$(DEP_CC)" AR="$(AR)" CFLAGS="$(DEP_CFLAGS)" \
 	  CPPFLAGS="-I$(TOP)/$(D)/include" LDFLAGS="-L$(TOP)/$(D)/lib" \
