@@ -39,6 +39,7 @@ struct conn {
 
 static struct {
 	int lfd, efd, sfd;
+	int spare;                 /* reserved fd: lets us shed a connection at EMFILE */
 	uint16_t port;
 	srv_handler_fn handler;
 	srv_tick_fn tick;
@@ -46,7 +47,7 @@ static struct {
 	struct conn *head;
 	unsigned nconn;
 	int stop;
-} S = { .lfd = -1, .efd = -1, .sfd = -1 };
+} S = { .lfd = -1, .efd = -1, .sfd = -1, .spare = -1 };
 
 static int64_t now_ms(void)
 {
@@ -114,6 +115,17 @@ static void conn_accept(void)
 		socklen_t sl = sizeof sa;
 		int fd = accept4(S.lfd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
+			if ((errno == EMFILE || errno == ENFILE) && S.spare >= 0) {
+				/* Out of descriptors: accept and drop one so the listener
+				 * does not stay readable and spin the loop. */
+				close(S.spare);
+				fd = accept4(S.lfd, NULL, NULL, SOCK_CLOEXEC);
+				if (fd >= 0)
+					close(fd);
+				S.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				log_warn("accept: out of file descriptors, dropped a connection");
+				continue;
+			}
 			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 				log_warn("accept: %s", strerror(errno));
 			return;
@@ -350,6 +362,7 @@ int srv_open(const struct srv_cfg *cfg, struct cry_tls_conf *conf)
 	S.port = ntohs(sa.ss_family == AF_INET ? ((struct sockaddr_in *)&sa)->sin_port
 					       : ((struct sockaddr_in6 *)&sa)->sin6_port);
 	S.efd = epoll_create1(EPOLL_CLOEXEC);
+	S.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGTERM);
