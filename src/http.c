@@ -16,7 +16,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "util.h"
 
@@ -45,17 +44,39 @@ static int is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-/* RFC 9110 tchar: ALPHA DIGIT and !#$%&'*+-.^_`|~ (bit c of the 128-bit map) */
+/* Byte classes: T = RFC 9110 tchar (ALPHA DIGIT !#$%&'*+-.^_`|~), B = CR
+ * and NUL (refused anywhere in a line), 0 = other; bytes >= 0x80 are 0. */
+#define T 1
+#define B 2
+static const uint8_t cls[256] = {
+	B, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, B, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, T, 0, T, T, T, T, T, 0, 0, T, T, 0, T, T, 0,
+	T, T, T, T, T, T, T, T, T, T, 0, 0, 0, 0, 0, 0,
+	0, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T,
+	T, T, T, T, T, T, T, T, T, T, T, 0, 0, 0, T, T,
+	T, T, T, T, T, T, T, T, T, T, T, T, T, T, T, T,
+	T, T, T, T, T, T, T, T, T, T, T, 0, T, 0, T, 0,
+};
+#undef T
+#undef B
+
 static int all_tchar(const char *s, size_t n)
 {
-	static const uint64_t map[2] = { 0x03ff6cfa00000000u, 0x57ffffffc7fffffeu };
-
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c >= 128 || !((map[c >> 6] >> (c & 63)) & 1))
+	for (size_t i = 0; i < n; i++)
+		if (cls[(unsigned char)s[i]] != 1)
 			return 0;
-	}
 	return 1;
+}
+
+/* Length of the run of tchar at the start of s[0..n). */
+static size_t tchar_run(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && cls[(unsigned char)s[i]] == 1)
+		i++;
+	return i;
 }
 
 /* Index of the first c in s[0..n), or n. */
@@ -71,9 +92,19 @@ static int is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
+/* s[0..n) equals lit (lower case) ignoring ASCII case; no locale. */
 static int eq_nocase(const char *s, size_t n, const char *lit, size_t litn)
 {
-	return n == litn && strncasecmp(s, lit, n) == 0;
+	if (n != litn)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (unsigned char)(c + 32);
+		if (c != (unsigned char)lit[i])
+			return 0;
+	}
+	return 1;
 }
 
 static int fail_rc(struct http_parser *p, int status, const char *reason, int rc)
@@ -120,35 +151,57 @@ static int body_allowed(const struct http_parser *p)
 
 /* ---- body buffer ------------------------------------------------------- */
 
-static void body_free(struct http_parser *p)
+/* The smallest body buffer, and the largest one kept (wiped) for the next
+ * message on the connection: most bodies fit, and a malloc per request was a
+ * third of the parse time. */
+#define BODY_KEEP 4096
+
+static void body_release(struct http_parser *p)
 {
-	wipe_free(p->msg.body, p->msg.body_len);
+	if (p->msg.body && p->body_cap <= BODY_KEEP && !p->spare) {
+		wipe(p->msg.body, p->msg.body_len);
+		p->spare = p->msg.body;
+		p->spare_cap = p->body_cap;
+	} else {
+		wipe_free(p->msg.body, p->msg.body_len);
+	}
 	p->msg.body = NULL;
 	p->msg.body_len = 0;
 	p->body_cap = 0;
 }
 
 /* Room for n more bytes and the NUL. Callers have checked body_len + n <=
- * limit (<= max_body); capacity doubles but never exceeds limit + 1. The old
- * buffer is wiped, not realloc'd: it may hold a secret. */
+ * limit <= max_body. Capacity starts at BODY_KEEP and doubles, but never
+ * exceeds max_body + 1, nor limit + 1 once past BODY_KEEP. The old buffer is
+ * wiped, not realloc'd: it may hold a secret. */
 static int body_reserve(struct http_parser *p, size_t n, size_t limit)
 {
-	size_t need = p->msg.body_len + n + 1, cap;
+	size_t need = p->msg.body_len + n + 1, cap, clamp;
 	uint8_t *nb;
 
+	if (!p->msg.body && p->spare) {
+		p->msg.body = p->spare;
+		p->body_cap = p->spare_cap;
+		p->spare = NULL;
+		p->spare_cap = 0;
+	}
 	if (p->msg.body && need <= p->body_cap)
 		return 0;
-	cap = p->body_cap < 2048 ? 4096 : p->body_cap > SIZE_MAX / 2 ? SIZE_MAX : p->body_cap * 2;
+	cap = p->body_cap < BODY_KEEP / 2 ? BODY_KEEP :
+	      p->body_cap > SIZE_MAX / 2 ? SIZE_MAX : p->body_cap * 2;
 	if (cap < need)
 		cap = need;
-	if (cap > limit + 1)
-		cap = limit + 1;
+	clamp = p->max_body + 1 < BODY_KEEP ? p->max_body + 1 : BODY_KEEP;
+	if (clamp < limit + 1)
+		clamp = limit + 1;
+	if (cap > clamp)
+		cap = clamp;
 	nb = malloc(cap);
 	if (!nb)
 		return fail(p, 500, "out of memory");
 	if (p->msg.body) {
 		memcpy(nb, p->msg.body, p->msg.body_len);
-		wipe_free(p->msg.body, p->msg.body_len);
+		wipe_free(p->msg.body, p->body_cap);
 	}
 	p->msg.body = nb;
 	p->body_cap = cap;
@@ -222,7 +275,10 @@ static size_t strip_eol(const char *l, size_t n)
  * requests past parsers that disagree on where a line ends. */
 static int line_ok(const char *l, size_t n)
 {
-	return !memchr(l, '\r', n) && !memchr(l, 0, n);
+	for (size_t i = 0; i < n; i++)
+		if (cls[(unsigned char)l[i]] == 2)
+			return 0;
+	return 1;
 }
 
 /* ---- start lines ------------------------------------------------------- */
@@ -364,25 +420,28 @@ static void connection(struct http_parser *p, const char *v, size_t n)
 /* field-name ":" OWS field-value OWS */
 static int header_line(struct http_parser *p, const char *l, size_t n)
 {
-	size_t c, vs, ve;
+	size_t c = tchar_run(l, n), vs, ve;
 
 	if (is_ows(l[0]))
 		return fail(p, 400, "obsolete line folding");
 	if (++p->nheaders > HTTP_MAX_HEADERS)
 		return fail(p, 431, "too many header lines");
-	c = find(l, n, ':');
-	if (c == n || c == 0 || !all_tchar(l, c))
+	if (c == n || c == 0 || l[c] != ':')
 		return fail(p, 400, "bad header line");
+	if (!line_ok(l + c + 1, n - c - 1))
+		return fail(p, 400, "bad character in header");
 	vs = c + 1;
 	ve = n;
 	while (vs < ve && is_ows(l[vs]))
 		vs++;
 	while (ve > vs && is_ows(l[ve - 1]))
 		ve--;
+	if ((l[0] | 0x20) == 't' && eq_nocase(l, c, "transfer-encoding", 17))
+		return transfer_encoding(p, l + vs, ve - vs);
+	if ((l[0] | 0x20) != 'c')
+		return 0;
 	if (eq_nocase(l, c, "content-length", 14))
 		return content_length(p, l + vs, ve - vs);
-	if (eq_nocase(l, c, "transfer-encoding", 17))
-		return transfer_encoding(p, l + vs, ve - vs);
 	if (eq_nocase(l, c, "connection", 10)) {
 		connection(p, l + vs, ve - vs);
 	} else if (eq_nocase(l, c, "content-type", 12)) {
@@ -453,7 +512,11 @@ static int step_line(struct http_parser *p, const uint8_t *in, size_t len, size_
 		return 0;
 	p->head_len += n;
 	n = strip_eol(l, n);
-	if (!line_ok(l, n))
+	/* Every byte of a request line and of a header line is checked by
+	 * request_line() (tchar, visible ASCII, exact version) and
+	 * header_line() (tchar, then line_ok on the value); status lines and
+	 * trailers have free text, checked here. */
+	if ((p->kind == HTTP_RESPONSE || p->state == S_TRAILERS) && !line_ok(l, n))
 		return fail(p, 400, "bad character in header");
 	switch (p->state) {
 	case S_START:
@@ -560,7 +623,7 @@ static void reset(struct http_parser *p)
 {
 	struct http_msg *m = &p->msg;
 
-	body_free(p);
+	body_release(p);
 	m->method = 0;
 	m->target[0] = 0;
 	m->status = 0;
@@ -645,7 +708,10 @@ void http_reset(struct http_parser *p)
 
 void http_free(struct http_parser *p)
 {
-	body_free(p);
+	body_release(p);
+	wipe_free(p->spare, p->spare_cap);
+	p->spare = NULL;
+	p->spare_cap = 0;
 }
 
 const char *http_method_name(enum http_method m)

@@ -65,6 +65,8 @@ struct http_parser {
 	size_t body_cap;
 	unsigned flags;                /* Connection / Transfer-Encoding seen */
 	int err_rc;                    /* what http_feed returns once failed */
+	uint8_t *spare;                /* a wiped small body buffer kept for reuse */
+	size_t spare_cap;
 };
 
 void http_init(struct http_parser *p, enum http_kind kind, size_t max_body);

@@ -450,6 +450,39 @@ static void test_eof(void)
 	http_free(&p);
 }
 
+/* One body buffer is reused across messages, grows past its first size,
+ * and may be taken by the caller (as the client does). */
+static void test_reuse(void)
+{
+	static const char small[] = "PUT / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc";
+	struct http_parser p;
+	char *big = malloc(10100);
+	size_t used;
+	int k;
+
+	http_init(&p, HTTP_REQUEST, HTTP_MAX_BODY);
+	CHECK(http_feed(&p, (const uint8_t *)small, sizeof small - 1, &used) == HTTP_DONE);
+	CHECK(p.msg.body_len == 3 && memcmp(p.msg.body, "abc", 4) == 0);
+	http_reset(&p);
+	k = sprintf(big, "PUT / HTTP/1.1\r\nContent-Length: 10000\r\n\r\n");
+	memset(big + k, 'q', 10000);
+	CHECK(http_feed(&p, (const uint8_t *)big, (size_t)k + 10000, &used) == HTTP_DONE);
+	CHECK(p.msg.body_len == 10000 && p.msg.body[9999] == 'q' && p.msg.body[10000] == 0);
+	CHECK(p.body_cap == 10001);
+	http_reset(&p);
+	CHECK(http_feed(&p, (const uint8_t *)small, sizeof small - 1, &used) == HTTP_DONE);
+	CHECK(p.msg.body_len == 3 && memcmp(p.msg.body, "abc", 4) == 0);
+	uint8_t *taken = p.msg.body;
+	p.msg.body = NULL;
+	p.msg.body_len = 0;
+	http_reset(&p);
+	CHECK(http_feed(&p, (const uint8_t *)small, sizeof small - 1, &used) == HTTP_DONE);
+	CHECK(p.msg.body != taken && memcmp(p.msg.body, "abc", 4) == 0 && memcmp(taken, "abc", 4) == 0);
+	free(taken);
+	http_free(&p);
+	free(big);
+}
+
 static struct rec resp(const char *in, int head_req, int eof)
 {
 	struct rec r[MAXREC];
@@ -559,6 +592,7 @@ int main(void)
 	test_errors();
 	test_limits();
 	test_eof();
+	test_reuse();
 	test_response();
 	test_format();
 	return tu_done("test_http");
