@@ -123,6 +123,8 @@ static void conn_accept(void)
 				if (fd >= 0)
 					close(fd);
 				S.spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+				if (fd < 0)
+					return;    /* EMFILE is reported even when the queue is empty */
 				log_warn("accept: out of file descriptors, dropped a connection");
 				continue;
 			}

@@ -85,4 +85,20 @@ ok "1,000 idle connections held: $(tail -n1 "$TMP/out")"
 still_serving "the idle connections closed"
 kill -0 "$SBSD_PID" || fail "sbsd died"
 ok "sbsd still running and serving"
+# Out of file descriptors: a second sbsd limited to 40 descriptors, flooded
+# with 80 connections, sheds the excess and serves again once they are gone.
+PORT2=$(free_port)
+RUN="prlimit --nofile=40:40 ${RUN}" start_sbsd fdlimit "$PORT2" "$TMP/data2"
+fds=()
+for i in $(seq 1 80); do exec {fd}<>/dev/tcp/127.0.0.1/"$PORT2" && fds+=("$fd"); done
+sleep 1
+for fd in "${fds[@]}"; do exec {fd}>&-; done
+grep -q "out of file descriptors" "$TMP/sbsd-fdlimit.log" || fail "sbsd with 40 descriptors did not run out"
+for i in $(seq 1 50); do
+	curl -sS -k --max-time 5 --cert client.pem --key client.key -X GET --data '""' \
+		"https://localhost:$PORT2/image" >"$TMP/out" 2>"$TMP/err" && break
+	sleep 0.2
+done
+grep -q '"status"' "$TMP/out" || fail "sbsd did not recover after running out of descriptors"
+ok "out of file descriptors: excess connections shed, serving again afterwards"
 echo "it_badinput: all $n checks passed"
