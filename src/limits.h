@@ -51,6 +51,28 @@
 /* Client (src/cli_*.c). */
 #define CLI_MAX_CONFIG       (1u << 20)
 
+/* Layers and manifest archives (src/arc.c, src/arc_write.c). A base image of a
+ * full distribution has ~50,000 entries and a few GiB; the largest single file
+ * seen in common images is well under 4 GiB, so an entry claiming 10 GB is
+ * refused before a byte is written. Paths and link targets: PATH_MAX. */
+#define ARC_MAX_ENTRIES      500000
+#define ARC_MAX_TOTAL        (32ull << 30)  /* declared file bytes per layer */
+#define ARC_MAX_FILE         (4ull << 30)   /* one regular file */
+#define ARC_MAX_PATH         4096
+#define ARC_MAX_LINK         4096
+#define ARC_MAX_DEPTH        256            /* components of one name */
+/* Tar bytes that are not file data (headers, pax records, padding) allowed
+ * per entry, on top of ARC_META_BASE: bounds zero-block and pax-header bombs. */
+#define ARC_META_PER_ENTRY   (8u << 10)
+#define ARC_META_BASE        (8u << 20)
+#define ARC_RM_DEPTH         1024           /* recursion of arc_remove_tree */
+#define ARC_IO_BLOCK         (128u << 10)   /* read/write buffer */
+#define ARC_GZIP_LEVEL       6              /* fixed: part of the layer digest */
+/* The manifest .tbz: build.json, build.log (LOG_MAX_BUILD) and a git checkout. */
+#define ARC_TBZ_MAX_ENTRIES  200000
+#define ARC_TBZ_MAX_TOTAL    (1ull << 30)
+#define ARC_TBZ_MAX_FILE     (256ull << 20)
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
