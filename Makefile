@@ -66,9 +66,11 @@ endif
 
 all: $(HOST_SETUP) $(B)/sbsd $(B)/sbs
 
-$(HOST_SETUP): mk/setup-host.sh
+# Checked on every top-level make (about half a second when nothing is
+# missing), so a package removed since the last run is installed again.
+$(HOST_SETUP): mk/setup-host.sh FORCE
 	@mkdir -p build
-	./mk/setup-host.sh
+	@./mk/setup-host.sh
 	@touch $@
 setup:
 	./mk/setup-host.sh
