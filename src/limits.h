@@ -73,6 +73,27 @@
 #define ARC_TBZ_MAX_TOTAL    (1ull << 30)
 #define ARC_TBZ_MAX_FILE     (256ull << 20)
 
+/* Dockerfile parser (src/dockerfile.c) and .dockerignore (src/dockerignore.c).
+ * Real Dockerfiles are a few KiB with tens of instructions; heredocs may embed
+ * small scripts or config files. Every count is checked before it grows. */
+#define DF_MAX_FILE          (1u << 20)   /* Dockerfile bytes */
+#define DF_MAX_LINE          (256u << 10) /* one physical or joined logical line */
+#define DF_MAX_INSTRUCTIONS  2048   /* more layers than any storage driver stacks */
+#define DF_MAX_ARGS          1024   /* strings per instruction: words, JSON elements,
+                                       keys and values (a pair counts two) */
+#define DF_MAX_FLAGS         8      /* --flags on one instruction */
+#define DF_MAX_STAGES        64     /* FROM instructions */
+#define DF_MAX_HEREDOCS      16     /* <<EOF documents on one instruction */
+#define DF_MAX_NOTES         64     /* warnings kept; later ones are counted only */
+#define DF_MAX_EXPANSION     (256u << 10) /* output of one df_expand() */
+#define DF_MAX_EXPAND_DEPTH  16     /* ${a:-${b:-...}} nesting */
+#define DF_MAX_VARS          1024   /* variables in one table (build args, ARGs, ENV) */
+#define DF_MAX_NAME          256    /* stage name, heredoc delimiter */
+#define DI_MAX_FILE          (1u << 20)   /* .dockerignore bytes */
+#define DI_MAX_RULES         4096   /* patterns */
+#define DI_MAX_PATTERN       4096   /* one pattern, bytes */
+#define DI_MAX_PATH          4096   /* a context path handed to di_match (PATH_MAX) */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
