@@ -32,6 +32,14 @@ void cry_sha256_init(struct cry_sha256 *c);
 void cry_sha256_update(struct cry_sha256 *c, const void *p, size_t n);
 void cry_sha256_final(struct cry_sha256 *c, uint8_t out[static 32]);
 void cry_sha256(const void *p, size_t n, uint8_t out[static 32]);
+/* SHA-1, for git object ids and pack checksums only (never for signatures:
+ * it is not collision resistant, and BearSSL's has no collision detection).
+ * Same shape as the SHA-256 API; final() wipes the context. */
+struct cry_sha1 { uint64_t opaque[16]; };     /* big enough for br_sha1_context */
+void cry_sha1_init(struct cry_sha1 *c);
+void cry_sha1_update(struct cry_sha1 *c, const void *p, size_t n);
+void cry_sha1_final(struct cry_sha1 *c, uint8_t out[static 20]);
+void cry_sha1(const void *p, size_t n, uint8_t out[static 20]);
 void cry_hmac_sha256(const uint8_t *key, size_t klen, const void *p, size_t n,
 		     uint8_t out[static 32]);
 /* HKDF-SHA256 (RFC 5869), extract then expand; out_len <= 255*32. */

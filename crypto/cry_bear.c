@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cry_bear: the BearSSL half of crypto/cry.h. SHA-256 (one-shot and
+ * cry_bear: the BearSSL half of crypto/cry.h. SHA-256 and SHA-1 (one-shot and
  * streaming), HMAC-SHA256, HKDF-SHA256 and ChaCha20-Poly1305, all on BearSSL's
  * constant-time, allocation-free implementations (ChaCha20 "ct", Poly1305
  * "ctmul": portable, so x86_64 and s390x run the same code). This is the only
@@ -55,6 +55,42 @@ void cry_sha256(const void *p, size_t n, uint8_t out[static 32])
 	br_sha256_init(&c);
 	br_sha256_update(&c, p, n);
 	br_sha256_out(&c, out);
+	bwipe(&c, sizeof c);
+}
+
+_Static_assert(sizeof(struct cry_sha1) >= sizeof(br_sha1_context),
+	       "struct cry_sha1 too small for br_sha1_context");
+_Static_assert(_Alignof(struct cry_sha1) >= _Alignof(br_sha1_context),
+	       "struct cry_sha1 under-aligned for br_sha1_context");
+
+static br_sha1_context *s1ctx(struct cry_sha1 *c)
+{
+	return (br_sha1_context *)(void *)c;
+}
+
+void cry_sha1_init(struct cry_sha1 *c)
+{
+	br_sha1_init(s1ctx(c));
+}
+
+void cry_sha1_update(struct cry_sha1 *c, const void *p, size_t n)
+{
+	br_sha1_update(s1ctx(c), p, n);
+}
+
+void cry_sha1_final(struct cry_sha1 *c, uint8_t out[static 20])
+{
+	br_sha1_out(s1ctx(c), out);
+	bwipe(c, sizeof *c);
+}
+
+void cry_sha1(const void *p, size_t n, uint8_t out[static 20])
+{
+	br_sha1_context c;
+
+	br_sha1_init(&c);
+	br_sha1_update(&c, p, n);
+	br_sha1_out(&c, out);
 	bwipe(&c, sizeof c);
 }
 

@@ -94,6 +94,35 @@
 #define DI_MAX_PATTERN       4096   /* one pattern, bytes */
 #define DI_MAX_PATH          4096   /* a context path handed to di_match (PATH_MAX) */
 
+/* HTTP(S) client (src/hcl.c), used for git, registries and S3. */
+#define HCL_MAX_URL          2048   /* a whole URL, bytes */
+#define HCL_MAX_HOST         253    /* a DNS name (RFC 1035) */
+#define HCL_MAX_CRED         1024   /* user or password (tokens are ~40-200 bytes) */
+#define HCL_MAX_REQ_HEAD     16384  /* our request head, with every header */
+#define HCL_MAX_REDIRECTS    5      /* as curl's and git's defaults are small too */
+#define HCL_IO_TIMEOUT_MS    30000  /* one wait for the peer (connect, read, write) */
+#define HCL_REQUEST_MS       900000 /* one whole request, redirects included */
+#define HCL_MAX_ERR_BODY     65536  /* an error page kept when the body would stream */
+
+/* git (src/git_*.c). Sizes as GitHub enforces them or below: a blob over
+ * 100 MiB is refused by GitHub; a pack of a shallow fetch of a large project
+ * is some hundreds of MiB. */
+#define GIT_MAX_PKT          65520  /* pkt-line, length prefix included (gitprotocol-common) */
+#define GIT_MAX_ADV          (64u << 20)   /* info/refs and ls-refs responses */
+#define GIT_MAX_PACK         (1ull << 31)  /* packfile bytes received */
+#define GIT_MAX_OBJECT       (256u << 20)  /* one object, inflated (and one delta) */
+#define GIT_MAX_OBJECTS      (1u << 21)    /* objects in one pack (index: ~56 bytes each) */
+#define GIT_MAX_DELTA_DEPTH  64     /* delta chain length; git repacks with --depth=50 */
+#define GIT_CACHE_BYTES      (64u << 20)   /* resolved delta bases kept in memory */
+#define GIT_MAX_DEPTH        1000   /* commits asked for with "deepen" */
+#define GIT_MAX_REFNAME      1024   /* a ref name in an advertisement */
+#define GIT_MAX_PATH         4096   /* a path in the checkout, bytes */
+#define GIT_MAX_TREE_DEPTH   256    /* directories nested in the checkout */
+#define GIT_MAX_ENTRIES      (1u << 22)    /* files, dirs and links written by a checkout */
+#define GIT_MAX_CHECKOUT     (8ull << 30)  /* bytes written by a checkout */
+#define GIT_MAX_SUBMODULES   1024   /* gitlinks recorded */
+#define GIT_MAX_MSG          256    /* server text (ERR, band 3) kept for an error */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
