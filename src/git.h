@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * git: fetching one branch of a repository with git's smart protocol over
+ * HTTP(S) (src/hcl.c) and checking its commit out into an empty workspace,
+ * with no git binary. Files: git_proto.c (pkt-line, protocol v2 ls-refs and
+ * fetch, v0/v1 fallback, side-band demultiplexing, the whole fetch),
+ * git_pack.c (packfile parsing and zlib; the only file that includes zlib.h),
+ * git_obj.c (the object store: ids, delta resolution, commit and tree
+ * parsing), git_checkout.c (tree -> files). docs/git.md has the protocol
+ * subset.
+ *
+ * Trust: everything the server sends is untrusted. Every object's id is the
+ * SHA-1 of its content, computed here (never taken from the pack), so a tree
+ * or commit that names an id gets exactly the bytes that hash to it; the
+ * wanted commit must hash to the id the server advertised; the pack's
+ * trailing SHA-1 is checked. SHA-1 has known collision attacks and this code
+ * (like BearSSL) has no collision detection: the commit id pins the content
+ * only as strongly as SHA-1 does.
+ *
+ * Limits (src/limits.h): GIT_MAX_PKT, GIT_MAX_ADV, GIT_MAX_PACK (received
+ * bytes; the endless stream stops there), GIT_MAX_OBJECT, GIT_MAX_OBJECTS,
+ * GIT_MAX_DELTA_DEPTH, GIT_MAX_PATH, GIT_MAX_TREE_DEPTH, GIT_MAX_ENTRIES,
+ * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES. struct git_limits may lower them.
+ *
+ * Checkout rules: every write is an *at() call relative to a directory fd
+ * this code opened with O_NOFOLLOW under the workspace fd; names ".", "..",
+ * ".git" (any case), names with '/' or NUL, and empty names are refused; a
+ * symlink is created as a symlink whatever its target says and is never
+ * followed (a later entry under it fails, as its name already exists).
+ *
+ * Secrets: credentials (opts user/password or userinfo in the URL) go only
+ * into an Authorization header; error messages carry the URL without them.
+ *
+ * Errors: negative errno codes; functions that take (err, errcap) write a
+ * one-line reason there (server text sanitised and bounded by GIT_MAX_MSG).
+ */
+#ifndef SBS_GIT_H
+#define SBS_GIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "limits.h"
+#include "util.h"
+
+#define GIT_OID_LEN 20
+#define GIT_HEX_LEN 40
+
+enum git_type { GIT_COMMIT = 1, GIT_TREE = 2, GIT_BLOB = 3, GIT_TAG = 4,
+		GIT_OFS_DELTA = 6, GIT_REF_DELTA = 7 };
+
+/* Run-time limits, each at most its GIT_MAX_* (0 = that maximum). */
+struct git_limits {
+	uint64_t max_pack;
+	size_t max_object;
+	size_t max_objects;
+	unsigned max_depth;         /* delta chain */
+};
+
+/* ---- the whole fetch (git_proto.c) ---- */
+struct git_submodule {
+	char path[GIT_MAX_PATH];
+	char oid[GIT_HEX_LEN + 1];
+};
+
+struct git_fetch_opts {
+	const char *url;            /* https://[user[:token]@]host[:port]/path or http:// */
+	const char *branch;         /* NULL or "" = the remote HEAD */
+	const uint8_t *ca_pem;      /* trust anchors, required for https */
+	size_t ca_len;
+	const char *user;           /* basic auth (SECRET); NULL = from the URL, if any */
+	const char *password;       /* SECRET */
+	unsigned depth;             /* commits of history; 0 = 1 (shallow) */
+	int force_v0;               /* do not ask for protocol v2 */
+	const char *tmp_dir;        /* the pack's temp file; NULL = $TMPDIR or /tmp */
+	struct git_limits lim;
+	int timeout_ms;             /* per wait; 0 = HCL_IO_TIMEOUT_MS */
+};
+
+struct git_result {
+	char commit[GIT_HEX_LEN + 1];
+	char tree[GIT_HEX_LEN + 1];
+	uint64_t commit_time;       /* committer time: SOURCE_DATE_EPOCH */
+	uint64_t author_time;
+	char author[256];           /* "Name <email>", truncated */
+	char committer[256];
+	unsigned nparents;
+	int protocol;               /* 2 or 0 (v1 counts as 0) */
+	uint64_t pack_bytes;
+	size_t nobjects;
+	struct git_submodule *subs; /* malloc'd, nsubs entries */
+	size_t nsubs;
+};
+
+/* Fetches opts->branch and checks its commit out into dirfd, which must be
+ * an empty directory. On failure the workspace may hold a partial checkout
+ * (the caller discards it) but nothing outside it was touched. */
+int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_result *res,
+		       char *err, size_t errcap);
+void git_result_free(struct git_result *r);
+
+/* Writes "fmt..." into err (if errcap) and returns rc. */
+int git_seterr(char *err, size_t errcap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Server text made printable (control bytes -> '?'), at most GIT_MAX_MSG. */
+void git_sanitize(const uint8_t *p, size_t n, char *out, size_t cap);
+void git_hex(const uint8_t oid[static GIT_OID_LEN], char out[static GIT_HEX_LEN + 1]);
+int git_unhex(const char *hex, size_t n, uint8_t oid[static GIT_OID_LEN]);   /* lower-case only */
+
+/* ---- pkt-line (git_proto.c) ---- */
+enum git_pkt_kind { GIT_PKT_DATA = 0, GIT_PKT_FLUSH, GIT_PKT_DELIM, GIT_PKT_END };
+
+int git_pkt_write(struct buf *b, const void *p, size_t n);      /* data pkt; -E2BIG if too long */
+int git_pkt_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int git_pkt_special(struct buf *b, enum git_pkt_kind k);        /* "0000" "0001" "0002" */
+
+/* Streaming reader: feed bytes as they come; one pkt at a time. */
+struct git_pktr {
+	uint8_t hdr[4];
+	size_t hlen;
+	size_t need, have;          /* payload bytes expected / held */
+	uint8_t pl[GIT_MAX_PKT];
+};
+void git_pktr_init(struct git_pktr *r);
+/* Consumes from p[0..n) (*used says how much). Returns 1 with *kind (and for
+ * data, *pl and *pll pointing into r, valid until the next call) when a pkt is
+ * whole, 0 when it needs more input, -EBADMSG on a bad length prefix. */
+int git_pktr_next(struct git_pktr *r, const uint8_t *p, size_t n, size_t *used,
+		  enum git_pkt_kind *kind, const uint8_t **pl, size_t *pll);
+/* 1 if the reader holds a partial pkt (input ended inside one). */
+int git_pktr_partial(const struct git_pktr *r);
+
+/* Ref advertisement / capabilities (the info/refs body). */
+struct git_adv {
+	int version;                /* 2, or 0 (v0/v1 ref list) */
+	char caps[4096];            /* v0: the capability list; v2: lines joined by '\n' */
+	int have_oid;               /* v0: the wanted ref was listed */
+	uint8_t oid[GIT_OID_LEN];
+	char head_target[GIT_MAX_REFNAME + 1];   /* v0: symref=HEAD:<target>, if advertised */
+	uint8_t head_oid[GIT_OID_LEN];
+	int have_head;
+	size_t nrefs;
+};
+/* Parses an info/refs body; ref is the full ref name wanted ("refs/heads/x")
+ * or "HEAD". -EBADMSG with err on malformed input, -EPROTONOSUPPORT on an
+ * unknown version. */
+int git_adv_parse(const uint8_t *p, size_t n, const char *ref, struct git_adv *a,
+		  char *err, size_t errcap);
+/* v0 capability or v2 capability line lookup: 1 if present; *val (may be
+ * NULL) points at the text after "name=" (up to a space or newline). */
+int git_cap(const struct git_adv *a, const char *name, const char **val, size_t *vlen);
+/* Parses a v2 ls-refs body for ref (exact name); 1 found, 0 not, -EBADMSG. */
+int git_lsrefs_parse(const uint8_t *p, size_t n, const char *ref, uint8_t oid[static GIT_OID_LEN],
+		     char *symref, size_t symcap, char *err, size_t errcap);
+
+/* Fetch response (v0 or v2): shallow lines, NAK/ACK, sections and side-band
+ * packets in, pack bytes out to a sink. */
+typedef int (*git_sink_fn)(void *ctx, const uint8_t *p, size_t n);
+struct git_rx {
+	int v2;
+	int sideband;               /* v0: 0 = raw pack after NAK */
+	int state;
+	uint64_t pack_bytes, max_pack;
+	git_sink_fn sink;
+	void *sink_ctx;
+	char *err;
+	size_t errcap;
+	struct git_pktr r;
+};
+void git_rx_init(struct git_rx *x, int v2, int sideband, uint64_t max_pack, git_sink_fn sink,
+		 void *ctx, char *err, size_t errcap);
+int git_rx_feed(struct git_rx *x, const uint8_t *p, size_t n);   /* 0 or -errno */
+/* At the end of the response: 0 if the pack ended properly, else -EPIPE. */
+int git_rx_end(struct git_rx *x);
+
+/* ---- pack and objects (git_pack.c, git_obj.c) ---- */
+struct git_store;
+/* Indexes pack[0..len) (borrowed; must outlive the store): checks the
+ * header and trailing SHA-1, inflates every entry, resolves every delta and
+ * computes every object's id. */
+int git_store_open(struct git_store **out, const uint8_t *pack, size_t len,
+		   const struct git_limits *lim, char *err, size_t errcap);
+void git_store_free(struct git_store *s);
+size_t git_store_count(const struct git_store *s);
+/* The object with this id: *data malloc'd (caller frees; NUL after len), its
+ * SHA-1 checked again. -ENOENT if absent. */
+int git_store_get(struct git_store *s, const uint8_t oid[static GIT_OID_LEN], enum git_type *t,
+		  uint8_t **data, size_t *len);
+/* The i-th object's id (0 <= i < count), for tests and fuzzing. */
+int git_store_oid(const struct git_store *s, size_t i, uint8_t oid[static GIT_OID_LEN]);
+
+/* Applies a git delta to base; *out malloc'd. -EBADMSG on a malformed delta
+ * (copy out of bounds, size mismatch, opcode 0), -EFBIG over max_out. */
+int git_delta_apply(const uint8_t *base, size_t blen, const uint8_t *delta, size_t dlen,
+		    size_t max_out, uint8_t **out, size_t *olen);
+/* SHA-1 of "<type> <len>\0" || data. */
+void git_obj_hash(enum git_type t, const uint8_t *data, size_t len, uint8_t oid[static GIT_OID_LEN]);
+const char *git_type_name(enum git_type t);
+
+struct git_commit {
+	uint8_t tree[GIT_OID_LEN];
+	unsigned nparents;
+	uint8_t parent0[GIT_OID_LEN];
+	char author[256], committer[256];
+	uint64_t author_time, commit_time;
+};
+int git_commit_parse(const uint8_t *p, size_t n, struct git_commit *c);
+
+struct git_tree_entry {
+	unsigned mode;              /* 040000 100644 100755 120000 160000 */
+	const char *name;           /* NOT NUL-terminated: name[0..nlen) */
+	size_t nlen;
+	const uint8_t *oid;
+};
+/* Next entry of a tree at *off; 1 got one, 0 end, -EBADMSG malformed. */
+int git_tree_next(const uint8_t *p, size_t n, size_t *off, struct git_tree_entry *e);
+
+/* ---- internal, between git_pack.c and git_obj.c ---- */
+struct git_pent {
+	uint64_t off;               /* entry header in the pack */
+	uint64_t data_off;          /* its zlib stream */
+	uint64_t size;              /* inflated entry data (the delta itself for deltas) */
+	uint64_t osize;             /* object size, once known */
+	uint32_t base;              /* delta base entry (OFS always; REF once resolved) */
+	uint8_t type;               /* pack type: 1-4, 6, 7 */
+	uint8_t otype;              /* object type once known */
+	uint8_t known;              /* oid is this object's id */
+	uint8_t has_base;
+	uint8_t chain;              /* delta chain length once known (0: whole object) */
+	uint8_t oid[GIT_OID_LEN];   /* REF delta before resolution: its base's id */
+};
+/* Checks the header and trailer, walks every entry (inflating each to find
+ * its end) and computes the ids of whole (non-delta) objects. */
+int git_pack_scan(const uint8_t *p, size_t len, const struct git_limits *lim,
+		  struct git_pent **ents, size_t *n, char *err, size_t errcap);
+/* Inflates entry e: exactly e->size bytes, *out malloc'd with a NUL after. */
+int git_pack_inflate(const uint8_t *p, size_t len, const struct git_pent *e, uint8_t **out);
+/* Limits with zeros and over-maximum values replaced by the maxima. */
+void git_limits_fix(const struct git_limits *in, struct git_limits *out);
+
+/* ---- checkout (git_checkout.c) ---- */
+/* Writes the commit's tree into dirfd (must be empty). Gitlinks are recorded
+ * in res->subs and left as empty directories. */
+int git_checkout(struct git_store *s, const uint8_t commit[static GIT_OID_LEN], int dirfd,
+		 struct git_result *res, char *err, size_t errcap);
+
+#endif
