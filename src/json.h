@@ -5,8 +5,12 @@
  * Parsing: json_parse() accepts exactly one JSON value of at most len bytes
  * (no NUL needed), nested at most JSON_MAX_DEPTH deep. Depth is checked by a
  * non-recursive pre-scan before cJSON sees the bytes, so hostile nesting
- * (100,000 '[') costs O(n) time and no stack. Errors: -EINVAL (syntax,
- * *err set to a short static reason), -E2BIG (too deep or too long).
+ * (100,000 '[') costs O(n) time and no stack. Also refused (-EINVAL), as
+ * Python's json.loads(bytes) would or because cJSON would read them otherwise:
+ * invalid UTF-8, raw control characters or "\u0000" in strings, duplicate
+ * object keys, numbers that overflow a double, malformed numbers ("01").
+ * Errors: -EINVAL (syntax, *err set to a short static reason), -E2BIG (too
+ * deep, or longer than HTTP_MAX_RESP_BODY).
  *
  * Ownership: a tree from json_parse()/json_new_*() is freed with json_free()
  * on its root. Getters return borrowed nodes. Strings returned are borrowed
@@ -47,7 +51,9 @@ json *json_next(const json *j);
 const char *json_key(const json *member);           /* name of an object member */
 size_t json_count(const json *j);
 
-/* building; every add returns 0 or -ENOMEM; adding to obj replaces an existing key */
+/* building; every add returns 0 or -ENOMEM (-EINVAL for a non-container, a NULL
+ * string, or a NUL inside json_set_strn's n bytes); adding to obj replaces an
+ * existing key in place; a replaced or deleted value is wiped. */
 json *json_new_obj(void);
 json *json_new_arr(void);
 json *json_new_str(const char *s);
