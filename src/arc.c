@@ -442,6 +442,10 @@ static int fail(struct ux *u, int rc, const char *fmt, ...)
 			name[o++] = (char)c;
 	}
 	name[o] = 0;
+	if (!u->raw) {
+		snprintf(u->err, u->errcap, "%s%s", u->st->entries ? "after the last entry: " : "", why);
+		return rc;
+	}
 	snprintf(u->err, u->errcap, "entry %llu \"%s%s\": %s",
 		 (unsigned long long)(u->st->entries ? u->st->entries - 1 : 0), name,
 		 (u->raw && o < strlen(u->raw)) ? "..." : "", why);
