@@ -9,9 +9,11 @@
 #include <string.h>
 
 extern const struct hal hal_sim;
+extern const struct hal hal_se;
 
 static const struct hal *const backends[] = {
 	&hal_sim,
+	&hal_se,
 };
 
 const struct hal *hal_select(const char *name)

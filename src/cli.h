@@ -116,6 +116,8 @@ int cli_cmd_create_server_cert(struct cli *c);
 int cli_cmd_delete_certificates(struct cli *c);
 int cli_cmd_sign_csr(struct cli *c);
 int cli_cmd_instance_env(struct cli *c);
+/* cli_appliance.c: the appliance env cpio (--out FILE) */
+int cli_cmd_appliance_env(struct cli *c);
 
 int cli_cmd_status(struct cli *c);
 int cli_cmd_init(struct cli *c);

@@ -123,6 +123,18 @@
 #define GIT_MAX_SUBMODULES   1024   /* gitlinks recorded */
 #define GIT_MAX_MSG          256    /* server text (ERR, band 3) kept for an error */
 
+/* Appliance init (src/init.c) and hal se (hal/hal_se.c). Waits are bounded
+ * so a missing device or a stuck server ends in a clear console message and a
+ * power-off, never a hang. Under QEMU TCG the kernel RNG is ready within
+ * about a second; virtio-rng makes it immediate. */
+#define INIT_RNG_WAIT_MS     30000  /* kernel RNG initialisation */
+#define INIT_DEV_WAIT_MS     10000  /* eth0 and /dev/vda to appear */
+#define INIT_STOP_MS         10000  /* server stop on power-off, then SIGKILL */
+#define INIT_POLL_MS         10
+#define INIT_MAX_CMDLINE     4096   /* /proc/cmdline (COMMAND_LINE_SIZE on s390x) */
+#define INIT_MAX_ENV         (64u << 10) /* /etc/sbs/env: a few certificates */
+#define SE_MKFS_WAIT_MS      120000 /* mke2fs of a fresh volume under TCG */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif

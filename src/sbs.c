@@ -62,6 +62,16 @@ static const struct command commands[] = {
 	  "sign-csr, post-server-cert).\n"
 	  "Config: RUNTIME_TYPE, ROOT_SSH_KEY_FILE, CLIENT_CRT_KEY, CAPATH, CERTPATH.\n"
 	  "Writes: nothing (stdout only).\n" },
+	{ "appliance-env", cli_cmd_appliance_env, 0,
+	  "write the s390x appliance's deploy-time env as a cpio (local)",
+	  "Writes etc/sbs/env (CLIENT_CA, CLIENT_CRT, SERVER_CRT/SERVER_KEY when both exist in\n"
+	  "the certificate directory, SBS_HOSTNAME, SBS_PORT=443, the volume seeds and the\n"
+	  "appliance secret) as an uncompressed newc cpio, mode 0600, to append to the\n"
+	  "appliance initramfs. The seeds (APPLIANCE_WORKLOAD_SEED, APPLIANCE_ENV_SEED,\n"
+	  "APPLIANCE_SECRET) are generated and saved in the config on first use; they are\n"
+	  "secret and never printed. See docs/appliance.md.\n"
+	  "Config: HOSTNAME, CAPATH, CLIENT_CRT_KEY, CERTPATH. Flags: --out FILE.\n"
+	  "Writes: FILE (default ./sbs-appliance-env.cpio), the config (seeds, once).\n" },
 	{ "get-server-csr", cli_cmd_get_server_csr, 1,
 	  "fetch the server's CSR (GET /csr/<HOSTNAME>, server not verified)",
 	  "Asks a server deployed without SERVER_CRT/SERVER_KEY for its certificate signing\n"
@@ -195,6 +205,7 @@ static const struct flag flags[] = {
 	{ "key-id", F_VAL, 0, "ID", "accepted for compatibility, unused" },
 	{ "email", F_VAL, 0, "ADDR", "accepted for compatibility, unused" },
 	{ "isv-secrets", F_COUNT, offsetof(struct cli, isv_secrets), NULL, "accepted for compatibility, unused" },
+	{ "out", F_VAL, 0, "FILE", "`appliance-env`: output file" },
 	{ "rsa", F_COUNT, offsetof(struct cli, rsa), NULL, "create-*-cert: RSA-2048 keys instead of ECDSA P-256" },
 };
 #define NFLAGS (sizeof flags / sizeof flags[0])

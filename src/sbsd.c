@@ -18,10 +18,12 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "cry.h"
 #include "hal.h"
+#include "init.h"
 #include "keeper.h"
 #include "limits.h"
 #include "params.h"
@@ -194,7 +196,7 @@ static int serve(void)
 		return 2;
 	}
 	if (!hal) {
-		fprintf(stderr, "sbsd: unknown SBS_HAL (known: sim)\n");
+		fprintf(stderr, "sbsd: unknown SBS_HAL (known: sim, se)\n");
 		return 2;
 	}
 	tc.client_ca = ca;
@@ -232,8 +234,25 @@ static int serve(void)
 	return 0;
 }
 
+/* PID 1 of the appliance: init_pid1() returns only in the server child,
+ * which reads the deploy-time env file, exports it (hal se reads its seeds
+ * from the environment), configures the network and serves with hal se. */
+static int appliance(void)
+{
+	if (init_pid1() < 0 || load_env_file(INIT_ENV_FILE) < 0)
+		return 1;
+	for (size_t i = 0; i < nenvf; i++)
+		setenv(envf[i].name, envf[i].value, 0);
+	setenv("SBS_HAL", "se", 0);
+	if (init_net() < 0)
+		return 1;
+	return serve();
+}
+
 int main(int argc, char **argv)
 {
+	if (getpid() == 1)
+		return appliance();
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

@@ -1,0 +1,113 @@
+# SPDX-License-Identifier: MIT
+# The s390x appliance: `make kernel` (linux-source-6.1 + kernel-config/sbs.fragment,
+# cached by a stamp), `make initramfs` (reproducible cpio.gz of rootfs/files.list),
+# `make appliance` (both), `make e2e` (boot under qemu-system-s390x and drive the
+# API from the host), `make oci` and `make se-image` (packaging). Everything lands
+# in build/appliance; the kernel tree lives in build/kernel.
+
+APP      := build/appliance
+KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
+KDIR     := build/kernel/linux-source-6.1
+KMAKE    := $(MAKE) -s -C $(KDIR) ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- KBUILD_BUILD_USER=sbs \
+            KBUILD_BUILD_HOST=sbs KBUILD_BUILD_TIMESTAMP=@0
+KFRAG    := kernel-config/sbs.fragment
+KCONFIG_SAVED := kernel-config/config-6.1-s390x
+
+.PHONY: kernel initramfs appliance e2e oci se-image
+
+kernel: $(APP)/vmlinuz
+
+$(KDIR)/.extracted: | $(HOST_SETUP)
+	@echo "kernel: extracting $(KSRC_TAR)"
+	rm -rf $(KDIR) && mkdir -p build/kernel
+	tar -C build/kernel -xf $(KSRC_TAR)
+	touch $@
+
+# tinyconfig + fragment, then olddefconfig; every fragment line must survive.
+$(KDIR)/.config-stamp: $(KDIR)/.extracted $(KFRAG)
+	$(KMAKE) tinyconfig >/dev/null
+	cd $(KDIR) && ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- \
+	  ./scripts/kconfig/merge_config.sh -m .config $(CURDIR)/$(KFRAG) >/dev/null
+	$(KMAKE) olddefconfig >/dev/null
+	@bad=0; grep -E '^CONFIG_[A-Z0-9_]+=' $(KFRAG) | while IFS= read -r l; do \
+	  s=$${l%%=*}; v=$${l#*=}; \
+	  if [ "$$v" = n ]; then grep -qx "$$s=y" $(KDIR)/.config && echo "kernel: WARNING $$s=n not honoured"; \
+	  else grep -qx "$$l" $(KDIR)/.config || echo "kernel: WARNING $$l not in the final config"; fi; \
+	done; true
+	cp $(KDIR)/.config $(KCONFIG_SAVED)
+	touch $@
+
+$(APP)/vmlinuz: $(KDIR)/.config-stamp
+	@echo "kernel: building bzImage (a few minutes)"
+	@mkdir -p $(APP)
+	$(KMAKE) -j$(JOBS) bzImage
+	cp $(KDIR)/arch/s390/boot/bzImage $@
+	@echo "kernel: $@ $$(stat -c %s $@) bytes"
+
+# ---- static mke2fs for s390x (e2fsprogs' Debian source, musl) ----
+E2SRC    := build/src-e2fs
+E2OBJ    := $(APP)/obj/e2fsprogs
+S390_CC  := s390x-linux-gnu-gcc -specs /usr/lib/s390x-linux-musl/musl-gcc.specs
+MKE2FS   := $(APP)/mke2fs
+
+$(E2SRC)/.fetched: | $(HOST_SETUP)
+	rm -rf $(E2SRC) && mkdir -p $(E2SRC)/dl
+	cd $(E2SRC)/dl && apt-get source -qq --download-only e2fsprogs 2>&1 | \
+	  grep -v '^W: Download is performed unsandboxed' || true
+	cd $(E2SRC) && dpkg-source -q -x --no-check $$(ls dl/e2fsprogs_*.dsc | head -n1) e2fsprogs >/dev/null
+	touch $@
+
+$(MKE2FS): $(E2SRC)/.fetched mk/appliance.mk
+	@echo "mke2fs: configuring and building e2fsprogs for s390x (static, musl)"
+	rm -rf $(E2OBJ) && mkdir -p $(E2OBJ)
+	cd $(E2OBJ) && $(CURDIR)/$(E2SRC)/e2fsprogs/configure --host=s390x-linux-gnu \
+	  CC="$(S390_CC)" CFLAGS="-Os -ffunction-sections -fdata-sections" LDFLAGS="-static -Wl,--gc-sections" \
+	  --disable-nls --disable-elf-shlibs --disable-bsd-shlibs --disable-fuse2fs --disable-defrag \
+	  --disable-imager --disable-resizer --disable-debugfs --disable-e2initrd-helper \
+	  --disable-uuidd --enable-libuuid --enable-libblkid --disable-tdb --disable-mmp \
+	  --without-libarchive --disable-fsck --disable-testio-debug >configure.out 2>&1 \
+	  || { tail -30 $(E2OBJ)/configure.out; exit 1; }
+	$(MAKE) -s -C $(E2OBJ) -j$(JOBS) libs >$(E2OBJ)/make-libs.out 2>&1 || { tail -30 $(E2OBJ)/make-libs.out; exit 1; }
+	$(MAKE) -s -C $(E2OBJ)/misc -j$(JOBS) mke2fs >$(E2OBJ)/make-mke2fs.out 2>&1 || { tail -30 $(E2OBJ)/make-mke2fs.out; exit 1; }
+	s390x-linux-gnu-strip -o $@ $(E2OBJ)/misc/mke2fs
+	@echo "mke2fs: $@ $$(stat -c %s $@) bytes"
+
+# ---- initramfs ----
+# The s390x sbsd is built by a sub-make (APP_SBSD_ARGS lets a developer point
+# at a private build dir while the tree is mid-change); the stripped copy is
+# replaced only when it changed, so the initramfs is rebuilt only then.
+APP_SBSD      ?= build/s390x/sbsd
+APP_SBSD_ARGS ?=
+E2E_SBS       ?= build/x86_64/sbs
+E2E_SBS_ARGS  ?=
+
+.PHONY: app-force
+app-force:
+
+$(APP)/sbsd: app-force
+	@$(MAKE) --no-print-directory TARGET=s390x $(APP_SBSD_ARGS) $(APP_SBSD)
+	@mkdir -p $(APP)
+	@s390x-linux-gnu-strip -o $@.tmp $(APP_SBSD)
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
+INITRAMFS_IN := $(APP)/sbsd $(MKE2FS) rootfs/files.list rootfs/etc/mke2fs.conf rootfs/mkinitramfs.sh
+$(APP)/initramfs.cpio.gz: $(INITRAMFS_IN)
+	rootfs/mkinitramfs.sh rootfs/files.list $@ SBSD=$(APP)/sbsd MKE2FS=$(MKE2FS)
+	@echo "initramfs: $@ $$(stat -c %s $@) bytes (gzip)"
+
+initramfs: $(APP)/initramfs.cpio.gz
+
+# Both artefacts, plus the reproducibility check: a second build of the
+# initramfs from the same inputs must give the same sha256.
+appliance: $(APP)/vmlinuz $(APP)/initramfs.cpio.gz
+	@rootfs/mkinitramfs.sh rootfs/files.list $(APP)/initramfs.check.cpio.gz SBSD=$(APP)/sbsd MKE2FS=$(MKE2FS)
+	@a=$$(sha256sum < $(APP)/initramfs.cpio.gz | cut -d' ' -f1); \
+	 b=$$(sha256sum < $(APP)/initramfs.check.cpio.gz | cut -d' ' -f1); rm -f $(APP)/initramfs.check.cpio.gz; \
+	 if [ "$$a" = "$$b" ]; then echo "appliance: initramfs sha256 $$a (reproducible: a second build is identical)"; \
+	 else echo "appliance: initramfs NOT reproducible: $$a vs $$b" >&2; exit 1; fi
+	@echo "appliance: kernel $(APP)/vmlinuz $$(stat -c %s $(APP)/vmlinuz) bytes, initramfs $$(stat -c %s $(APP)/initramfs.cpio.gz) bytes, sbsd $$(stat -c %s $(APP)/sbsd) bytes, mke2fs $$(stat -c %s $(MKE2FS)) bytes"
+
+# ---- end-to-end under qemu-system-s390x ----
+e2e: appliance
+	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
+	qemu/e2e.sh $(APP) $(E2E_SBS)
