@@ -1,0 +1,6 @@
+ARG TAG=3.19
+FROM alpine:$TAG
+ARG TAG
+ARG OTHER=default
+RUN echo $TAG $OTHER $NOTDECLARED
+ENV P=${HTTP_PROXY:-none} N=${NOTDECLARED:-unset}

@@ -1,0 +1,6 @@
+# unknowndirective=value
+# escape=`
+FROM busybox
+COPY a c:\
+RUN echo \
+  done

@@ -1,0 +1,2 @@
+FROM a
+ADD --checksum=sha256:abc https://x/y /z

@@ -1,0 +1,4 @@
+# build
+ARG X=1
+RUN echo
+FROM a

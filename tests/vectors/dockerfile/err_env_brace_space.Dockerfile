@@ -1,0 +1,3 @@
+FROM alpine
+ARG VERSION
+ENV V=${VERSION:?set VERSION}

@@ -1,0 +1,2 @@
+FROM a
+COPY --from=a --from=b x y

@@ -1,0 +1,2 @@
+FROM python
+RUN --mount=type=cache,target=/root/.cache pip install x

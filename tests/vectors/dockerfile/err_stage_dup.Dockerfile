@@ -1,0 +1,2 @@
+FROM a AS x
+FROM b AS X

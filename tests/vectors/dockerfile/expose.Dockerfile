@@ -1,0 +1,3 @@
+FROM alpine
+ARG PORTS="80 443/tcp"
+EXPOSE 8080 $PORTS 53/udp

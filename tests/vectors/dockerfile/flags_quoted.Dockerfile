@@ -1,0 +1,2 @@
+FROM alpine
+COPY --chown="app user" -- --weird-name /dst

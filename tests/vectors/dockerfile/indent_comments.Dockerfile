@@ -1,0 +1,3 @@
+   # indented comment
+	FROM alpine   
+  RUN echo # not a comment

@@ -1,0 +1,3 @@
+from alpine As Builder
+Run echo hi
+cOpY --from=builder a b

@@ -1,0 +1,3 @@
+FROM alpine
+RUN --network=none echo offline
+RUN --network=default echo online

@@ -1,0 +1,3 @@
+ARG BASE=alpine
+FROM --platform=$BUILDPLATFORM $BASE AS b
+FROM --platform=linux/s390x b

@@ -1,0 +1,4 @@
+FROM alpine
+ENV D=/data
+VOLUME ["/var/log", "$D"]
+VOLUME /a /b $D

@@ -1,0 +1,7 @@
+FROM alpine
+ARG APP=/srv/app
+ENV U=app SIG=SIGTERM
+WORKDIR $APP/sub dir
+USER ${U}:${U}
+STOPSIGNAL $SIG
+WORKDIR '$APP'
