@@ -423,6 +423,7 @@ struct ux {
 };
 
 /* err = "entry N "name": why" with the name's control bytes escaped. */
+static int fail(struct ux *u, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(struct ux *u, int rc, const char *fmt, ...)
 {
 	char why[256], name[160];

@@ -267,6 +267,7 @@ struct wctx {
 	char link[ARC_MAX_PATH + 1];
 };
 
+static int wfail(struct wctx *w, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int wfail(struct wctx *w, int rc, const char *fmt, ...)
 {
 	char why[256];
