@@ -55,6 +55,20 @@ int cry_aead_seal(const uint8_t key[static 32], const uint8_t nonce[static 12],
 int cry_aead_open(const uint8_t key[static 32], const uint8_t nonce[static 12],
 		  const uint8_t *aad, size_t aad_len, uint8_t *buf, size_t len,
 		  const uint8_t tag[static 16]);
+/* PBKDF2-HMAC-SHA256 (RFC 8018 5.2): iterations >= 1, out_len >= 1. The
+ * password and out are secret; the caller wipes out. -EINVAL on a bad
+ * argument. Cost: 2 * iterations * ceil(out_len / 32) SHA-256 blocks. */
+int cry_pbkdf2_sha256(const uint8_t *pass, size_t plen, const uint8_t *salt,
+		      size_t salt_len, uint32_t iterations, uint8_t *out, size_t out_len);
+/* XTS-AES (IEEE 1619) without ciphertext stealing, in place. key is K1||K2:
+ * 32 bytes (XTS-AES-128) or 64 bytes (XTS-AES-256). buf holds len / unit
+ * whole data units of unit bytes (16 <= unit <= 4096, unit % 16 == 0,
+ * len % unit == 0); the first has data-unit sequence number dus (tweak =
+ * dus as a 128-bit little-endian integer, which is dm-crypt's "plain64"
+ * IV), the next dus + 1, and so on. encrypt: 1 encrypts, 0 decrypts.
+ * -EINVAL on a bad argument (buf untouched). Constant-time (BearSSL ct64). */
+int cry_aes_xts(const uint8_t *key, size_t klen, uint64_t dus, size_t unit,
+		uint8_t *buf, size_t len, int encrypt);
 /* Constant-time comparison: 1 equal, 0 different. */
 int cry_ct_eq(const void *a, const void *b, size_t n);
 

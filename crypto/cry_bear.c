@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cry_bear: the BearSSL half of crypto/cry.h. SHA-256 and SHA-1 (one-shot and
- * streaming), HMAC-SHA256, HKDF-SHA256 and ChaCha20-Poly1305, all on BearSSL's
- * constant-time, allocation-free implementations (ChaCha20 "ct", Poly1305
- * "ctmul": portable, so x86_64 and s390x run the same code). This is the only
+ * streaming), HMAC-SHA256, HKDF-SHA256, PBKDF2-HMAC-SHA256, XTS-AES and
+ * ChaCha20-Poly1305, all on BearSSL's constant-time, allocation-free
+ * implementations (ChaCha20 "ct", Poly1305 "ctmul", AES "ct64": portable, so
+ * x86_64 and s390x run the same code). This is the only
  * file that includes bearssl.h. Every context that saw key material is wiped
  * before it goes out of scope.
  */
@@ -125,6 +126,159 @@ int cry_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm,
 	br_hkdf_flip(&hc);
 	br_hkdf_produce(&hc, info, info_len, out, out_len);
 	bwipe(&hc, sizeof hc);
+	return 0;
+}
+
+int cry_pbkdf2_sha256(const uint8_t *pass, size_t plen, const uint8_t *salt,
+		      size_t salt_len, uint32_t iterations, uint8_t *out, size_t out_len)
+{
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+	uint8_t u[32], t[32], ctr[4];
+	uint32_t blk = 1;
+
+	/* RFC 8018 caps dkLen at (2^32 - 1) * hLen. */
+	if (!iterations || !out || !out_len || (!pass && plen) || (!salt && salt_len) ||
+	    (uint64_t)out_len > (uint64_t)0xffffffffu * 32)
+		return -EINVAL;
+	/* The key context holds the padded password hashed into the inner and
+	 * outer states once; every HMAC below restarts from it. */
+	br_hmac_key_init(&kc, &br_sha256_vtable, pass, plen);
+	for (size_t done = 0; done < out_len; blk++) {
+		size_t n = out_len - done < 32 ? out_len - done : 32;
+
+		ctr[0] = (uint8_t)(blk >> 24);
+		ctr[1] = (uint8_t)(blk >> 16);
+		ctr[2] = (uint8_t)(blk >> 8);
+		ctr[3] = (uint8_t)blk;
+		br_hmac_init(&hc, &kc, 0);
+		br_hmac_update(&hc, salt, salt_len);
+		br_hmac_update(&hc, ctr, sizeof ctr);
+		br_hmac_out(&hc, u);
+		memcpy(t, u, sizeof t);
+		for (uint32_t i = 1; i < iterations; i++) {
+			br_hmac_init(&hc, &kc, 0);
+			br_hmac_update(&hc, u, sizeof u);
+			br_hmac_out(&hc, u);
+			for (size_t j = 0; j < sizeof t; j++)
+				t[j] ^= u[j];
+		}
+		memcpy(out + done, t, n);
+		done += n;
+	}
+	bwipe(u, sizeof u);
+	bwipe(t, sizeof t);
+	bwipe(&hc, sizeof hc);
+	bwipe(&kc, sizeof kc);
+	return 0;
+}
+
+/*
+ * XTS-AES (IEEE 1619-2007 5.3). BearSSL has no XTS and no public raw block
+ * call, but CBC over one block is the block cipher: CBC-encrypting P with
+ * IV = T yields E(P ^ T). Encryption runs block by block that way.
+ * Decryption is batched through CBC-decrypt, which the ct64 code runs four
+ * blocks at a time: over Y_j = C_j ^ T_j with IV = T_0 it yields
+ * O_j = D(Y_j) ^ Y_(j-1) (O_0 = D(Y_0) ^ T_0 = P_0), so
+ * P_j = O_j ^ Y_(j-1) ^ T_j, with Y kept in a copy.
+ */
+#define XTS_MAX_UNIT 4096
+
+/* T <- T * alpha in GF(2^128), little-endian (IEEE 1619 5.2), no branch on T. */
+static void xts_mul_alpha(uint8_t t[16])
+{
+	unsigned carry = 0;
+
+	for (int i = 0; i < 16; i++) {
+		unsigned b = t[i];
+
+		t[i] = (uint8_t)((b << 1) | carry);
+		carry = b >> 7;
+	}
+	t[0] ^= (uint8_t)(0x87u & (0u - carry));
+}
+
+static void xts_xor16(uint8_t *d, const uint8_t *s)
+{
+	for (int i = 0; i < 16; i++)
+		d[i] ^= s[i];
+}
+
+/* Fills tw with unit/16 consecutive tweaks of data unit dus. */
+static void xts_tweaks(const br_aes_ct64_cbcenc_keys *k2, uint64_t dus,
+		       uint8_t *tw, size_t unit)
+{
+	uint8_t iv[16] = { 0 };
+
+	for (int i = 0; i < 8; i++)
+		tw[i] = (uint8_t)(dus >> (8 * i));
+	memset(tw + 8, 0, 8);
+	br_aes_ct64_cbcenc_run(k2, iv, tw, 16);
+	for (size_t off = 16; off < unit; off += 16) {
+		memcpy(tw + off, tw + off - 16, 16);
+		xts_mul_alpha(tw + off);
+	}
+	bwipe(iv, sizeof iv);
+}
+
+static void xts_enc_unit(const br_aes_ct64_cbcenc_keys *k1, const uint8_t *tw,
+			 uint8_t *p, size_t unit)
+{
+	uint8_t iv[16];
+
+	for (size_t off = 0; off < unit; off += 16) {
+		memcpy(iv, tw + off, 16);
+		br_aes_ct64_cbcenc_run(k1, iv, p + off, 16);
+		xts_xor16(p + off, tw + off);
+	}
+	bwipe(iv, sizeof iv);
+}
+
+static void xts_dec_unit(const br_aes_ct64_cbcdec_keys *k1, const uint8_t *tw,
+			 uint8_t *p, size_t unit, uint8_t *ycopy)
+{
+	uint8_t iv[16];
+
+	for (size_t off = 0; off < unit; off += 16)
+		xts_xor16(p + off, tw + off);
+	memcpy(ycopy, p, unit);
+	memcpy(iv, tw, 16);
+	br_aes_ct64_cbcdec_run(k1, iv, p, unit);
+	for (size_t off = 16; off < unit; off += 16) {
+		xts_xor16(p + off, ycopy + off - 16);
+		xts_xor16(p + off, tw + off);
+	}
+	bwipe(iv, sizeof iv);
+}
+
+int cry_aes_xts(const uint8_t *key, size_t klen, uint64_t dus, size_t unit,
+		uint8_t *buf, size_t len, int encrypt)
+{
+	br_aes_ct64_cbcenc_keys k1e, k2;
+	br_aes_ct64_cbcdec_keys k1d;
+	uint8_t tw[XTS_MAX_UNIT], ycopy[XTS_MAX_UNIT];
+	size_t half = klen / 2;
+
+	if (!key || (klen != 32 && klen != 64) || unit < 16 || unit > XTS_MAX_UNIT ||
+	    unit % 16 || len % unit || (!buf && len))
+		return -EINVAL;
+	br_aes_ct64_cbcenc_init(&k2, key + half, half);
+	if (encrypt)
+		br_aes_ct64_cbcenc_init(&k1e, key, half);
+	else
+		br_aes_ct64_cbcdec_init(&k1d, key, half);
+	for (size_t off = 0; off < len; off += unit, dus++) {
+		xts_tweaks(&k2, dus, tw, unit);
+		if (encrypt)
+			xts_enc_unit(&k1e, tw, buf + off, unit);
+		else
+			xts_dec_unit(&k1d, tw, buf + off, unit, ycopy);
+	}
+	bwipe(tw, sizeof tw);
+	bwipe(ycopy, sizeof ycopy);
+	bwipe(&k1e, sizeof k1e);
+	bwipe(&k1d, sizeof k1d);
+	bwipe(&k2, sizeof k2);
 	return 0;
 }
 
