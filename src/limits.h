@@ -135,6 +135,20 @@
 #define INIT_MAX_ENV         (64u << 10) /* /etc/sbs/env: a few certificates */
 #define SE_MKFS_WAIT_MS      120000 /* mke2fs of a fresh volume under TCG */
 
+/* LUKS2 data volume (hal/luks2.c, hal/dm.c). The header is read from a disk
+ * the host controls, so every count and size in it is bounded here. */
+#define LUKS2_MAX_HDR_SIZE   (4u << 20)  /* one header copy: cryptsetup's largest metadata size */
+#define LUKS2_MAX_KEYSLOTS   32     /* keyslots tried (cryptsetup's LUKS2_KEYSLOTS_MAX) */
+#define LUKS2_MAX_DIGESTS    8      /* digests considered (cryptsetup's LUKS2_DIGEST_MAX) */
+#define LUKS2_MAX_SALT       64     /* KDF and digest salt, bytes (cryptsetup writes 32) */
+#define LUKS2_MAX_PASSPHRASE 1024   /* ours is 64 hex characters */
+/* PBKDF2 iterations accepted from a header, keyslot or digest: bounds what a
+ * forged header can make an unlock cost (2 s of cryptsetup's benchmark on a
+ * fast host is a few million). */
+#define LUKS2_MAX_KDF_ITER   16000000u
+#define DM_MAX_NAME          127    /* device-mapper name (DM_NAME_LEN - 1) */
+#define DM_MAX_TABLE         512    /* one crypt target line: hex key + devices */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
