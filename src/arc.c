@@ -73,7 +73,7 @@ int arc_path_norm(const char *in, char *out, size_t cap, uint64_t max_depth)
 			depth--;
 			continue;
 		}
-		if (n > 255)
+		if (n > 255 + 4)        /* NAME_MAX, plus ".wh." of a whiteout */
 			return -ENAMETOOLONG;
 		if (++depth > max_depth)
 			return -EMLINK;

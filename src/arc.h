@@ -103,7 +103,8 @@ int arc_unpack_layer_cb(arc_read_fn rd, void *rctx, int rootfd, const struct arc
 
 /* Normalises an archive name as above into out (NUL-terminated, "" = root).
  * Returns the number of components, -EPERM if ".." leaves the root,
- * -ENAMETOOLONG if out is too small or a component is over 255 bytes,
+ * -ENAMETOOLONG if out is too small or a component is over 259 bytes
+ * (NAME_MAX plus ".wh."),
  * -EMLINK over max_depth components. */
 int arc_path_norm(const char *in, char *out, size_t cap, uint64_t max_depth);
 /* Opens directory dir (normalised, "" = root) below rootfd as O_PATH, never
