@@ -93,9 +93,10 @@ static int setup(struct fetch *f)
 	if (o->user) {
 		if (strlen(o->user) > HCL_MAX_CRED || (o->password && strlen(o->password) > HCL_MAX_CRED))
 			rc = -E2BIG;
-		else
-			snprintf(f->user, sizeof f->user, "%s", o->user),
+		else {
+			snprintf(f->user, sizeof f->user, "%s", o->user);
 			snprintf(f->pass, sizeof f->pass, "%s", o->password ? o->password : "");
+		}
 	} else if (u.has_userinfo) {
 		memcpy(f->user, u.user, sizeof f->user);
 		memcpy(f->pass, u.pass, sizeof f->pass);

@@ -70,8 +70,8 @@ cd - >/dev/null
 git clone -q --bare "$W" "$TMP/srv/repo.git"
 git -C "$TMP/srv/repo.git" repack -q -adf --depth=50
 git init -q --bare "$TMP/srv/empty.git"
-git -C "$TMP/srv/repo.git" verify-pack -v "$TMP"/srv/repo.git/objects/pack/*.idx |
-	grep -q '^chain length = ' || fail "the test repository has no deltas"
+git -C "$TMP/srv/repo.git" verify-pack -v "$TMP"/srv/repo.git/objects/pack/*.idx >"$TMP/vp"
+grep -q '^chain length = ' "$TMP/vp" || fail "the test repository has no deltas"
 
 # ---- lighttpd + git http-backend ------------------------------------------------
 HP=$(free_port); SP=$(free_port)
