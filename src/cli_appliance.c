@@ -2,9 +2,11 @@
 /*
  * sbs appliance-env: writes the deploy-time env of the s390x appliance as a
  * cpio archive (newc, uncompressed) holding one file, etc/sbs/env, to be
- * appended to the appliance initramfs (the kernel unpacks concatenated
- * archives; QEMU's -initrd takes the concatenation, genprotimg/pvimg
- * encrypt it into the SE image). The file has NAME=value lines:
+ * concatenated with the appliance initramfs, in front of it: the kernel
+ * unpacks concatenated archives, but refuses a plain cpio after a gzip
+ * member ("invalid magic at start of compressed archive"). QEMU's -initrd
+ * takes the concatenation; genprotimg/pvimg encrypt it into the SE image.
+ * The file has NAME=value lines:
  *
  *   CLIENT_CA    base64 PEM of CAPATH (required)
  *   CLIENT_CRT   base64 PEM of the client certificate (when it exists)
@@ -205,8 +207,8 @@ int cli_cmd_appliance_env(struct cli *c)
 	if (rc == 0)
 		rc = cli_write(out, cpio.data, cpio.len, 0600);
 	if (rc == 0)
-		log_info("wrote %s (%zu bytes): append it to the appliance initramfs, e.g. "
-			 "cat initramfs.cpio.gz %s > initrd", out, cpio.len, out);
+		log_info("wrote %s (%zu bytes): put it in front of the appliance initramfs, e.g. "
+			 "cat %s initramfs.cpio.gz > initrd", out, cpio.len, out);
 	buf_free(&env);
 	buf_free(&cpio);
 	return rc;

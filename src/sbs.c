@@ -66,7 +66,7 @@ static const struct command commands[] = {
 	  "write the s390x appliance's deploy-time env as a cpio (local)",
 	  "Writes etc/sbs/env (CLIENT_CA, CLIENT_CRT, SERVER_CRT/SERVER_KEY when both exist in\n"
 	  "the certificate directory, SBS_HOSTNAME, SBS_PORT=443, the volume seeds and the\n"
-	  "appliance secret) as an uncompressed newc cpio, mode 0600, to append to the\n"
+	  "appliance secret) as an uncompressed newc cpio, mode 0600, to put in front of the\n"
 	  "appliance initramfs. The seeds (APPLIANCE_WORKLOAD_SEED, APPLIANCE_ENV_SEED,\n"
 	  "APPLIANCE_SECRET) are generated and saved in the config on first use; they are\n"
 	  "secret and never printed. See docs/appliance.md.\n"
