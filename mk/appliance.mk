@@ -111,3 +111,26 @@ appliance: $(APP)/vmlinuz $(APP)/initramfs.cpio.gz
 e2e: appliance
 	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
 	qemu/e2e.sh $(APP) $(E2E_SBS)
+
+# ---- packaging ----
+# se-image: wraps kernel, initramfs (+ env cpio, SE_ENV) and the command line
+# into a Secure Execution image with pvimg (s390-tools >= 2.34) or genprotimg.
+# Debian 12's s390-tools (2.16, s390x only) ships neither, so on this host it
+# says exactly what is missing and fails.
+SE_HOSTKEYS ?= $(wildcard se/hostkeys/*.crt)
+SE_ENV      ?= $(APP)/env.cpio
+SE_CMDLINE  ?= console=ttysclp0 quiet panic=-1 sbs.ip=10.0.2.15/24 sbs.gw=10.0.2.2
+se-image: appliance
+	@tool=$$(command -v pvimg || command -v genprotimg || true); missing=; \
+	 [ -n "$$tool" ] || missing="$$missing\n  - pvimg or genprotimg (s390-tools >= 2.34 has pvimg; Debian 12's s390-tools 2.16 has neither)"; \
+	 [ -n "$(SE_HOSTKEYS)" ] || missing="$$missing\n  - host-key documents: put the IBM-signed host key certificates of the target machines in se/hostkeys/*.crt (or SE_HOSTKEYS=...), plus the IBM signing key and CA certificates to verify them"; \
+	 [ -f "$(SE_ENV)" ] || missing="$$missing\n  - the env cpio $(SE_ENV): sbs appliance-env --env sbs-config.json --out $(SE_ENV)"; \
+	 if [ -n "$$missing" ]; then printf "se-image: cannot build the Secure Execution image; missing:$$missing\n" >&2; exit 1; fi; \
+	 cat $(SE_ENV) $(APP)/initramfs.cpio.gz > $(APP)/se-initrd; \
+	 echo "$(SE_CMDLINE)" > $(APP)/se-cmdline; \
+	 case $$tool in *pvimg) set -- $$tool create ;; *) set -- $$tool ;; esac; \
+	 "$$@" -i $(APP)/vmlinuz -r $(APP)/se-initrd -p $(APP)/se-cmdline \
+	   $(foreach k,$(SE_HOSTKEYS),-k $(k)) -o $(APP)/sbs-se.img && echo "se-image: $(APP)/sbs-se.img"
+
+oci:
+	@echo "oci: not implemented yet (needs hal/hal_hpvs.c; see docs/appliance.md)" >&2; exit 1
