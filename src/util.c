@@ -47,6 +47,7 @@ int util_rng(void *ctx, uint8_t *buf, size_t len)
 	return 0;
 }
 
+__attribute__((format(printf, 2, 0)))
 static void vlog(const char *lvl, const char *fmt, va_list ap)
 {
 	struct timeval tv;
