@@ -45,12 +45,14 @@ check-adapters:
 	  if [ -n "$$bad" ]; then echo "dependency headers outside their adapter: $$bad" >&2; exit 1; fi; \
 	  echo "adapters: ok"
 
-# The full suite: host build, sanitizer build, s390x build under qemu-user.
+# The full suite: host build, sanitizer build, s390x build under qemu-user,
+# then the appliance booted under qemu-system-s390x (make e2e).
 check: $(HOST_SETUP)
 	$(MAKE) check-adapters
 	$(MAKE) TARGET=x86_64 unit replay integration
 	$(MAKE) TARGET=asan unit replay integration
 	$(MAKE) TARGET=s390x unit replay s390x-smoke
+	$(MAKE) e2e
 
 s390x-smoke: $(B)/sbsd $(B)/sbs
 	@echo "== s390x binaries under qemu-s390x-static"
