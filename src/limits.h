@@ -85,9 +85,12 @@
 #define DF_MAX_STAGES        64     /* FROM instructions */
 #define DF_MAX_HEREDOCS      16     /* <<EOF documents on one instruction */
 #define DF_MAX_NOTES         64     /* warnings kept; later ones are counted only */
-#define DF_MAX_EXPANSION     (256u << 10) /* output of one df_expand() */
+/* One df_expand() output, and all expansions of one instruction together (a
+ * COPY heredoc body may be as large as the file). */
+#define DF_MAX_EXPANSION     (1u << 20)
 #define DF_MAX_EXPAND_DEPTH  16     /* ${a:-${b:-...}} nesting */
 #define DF_MAX_VARS          1024   /* variables in one table (build args, ARGs, ENV) */
+#define DF_MAX_VAR_BYTES     (1u << 20)   /* names and values in one variable table */
 #define DF_MAX_NAME          256    /* stage name, heredoc delimiter */
 #define DI_MAX_FILE          (1u << 20)   /* .dockerignore bytes */
 #define DI_MAX_RULES         4096   /* patterns */
