@@ -150,7 +150,8 @@ enum df_xmode {
  * expansion; in double quotes only escape+" escape+$ escape+escape are
  * escapes. Values are not expanded again. The result is *nout strings, each
  * NUL-terminated, one after another in *out (malloc'd, free() it); in
- * DF_X_WORD and DF_X_HEREDOC mode *nout is 1. Fails with -EINVAL (bad
+ * DF_X_WORD and DF_X_HEREDOC mode *nout is 1. Fails with -EINVAL (a NUL
+ * byte in the input, bad
  * substitution, unterminated quote or brace, ${x:?} of an unset variable;
  * err says which) or -E2BIG (over DF_MAX_EXPANSION bytes or
  * DF_MAX_EXPAND_DEPTH nesting). *outlen counts every byte of *out, the
@@ -173,8 +174,9 @@ int df_expand(const char *in, size_t len, char escape, enum df_xmode mode,
  *   https_proxy, FTP_PROXY, ftp_proxy, NO_PROXY, no_proxy, ALL_PROXY,
  *   all_proxy) are usable in every stage without an ARG when passed as build
  *   arguments, and never become part of the image.
- * Values are copied; df_vars_free() releases them. At most DF_MAX_VARS per
- * table; -E2BIG past that. */
+ * Values are copied; df_vars_free() releases them. At most DF_MAX_VARS
+ * variables and DF_MAX_VAR_BYTES of names and values per table; -E2BIG past
+ * that. */
 struct df_var {
 	char *name;
 	char *value;                    /* NULL: declared without a value */
@@ -182,6 +184,7 @@ struct df_var {
 struct df_vartab {
 	struct df_var *v;
 	size_t n, cap;
+	size_t bytes;                   /* names and values, at most DF_MAX_VAR_BYTES */
 };
 struct df_vars {
 	struct df_vartab build;         /* build arguments from the caller */
@@ -216,8 +219,9 @@ void df_vartab_free(struct df_vartab *t);
  * --from/--chown/--chmod, EXPOSE (split into words), and COPY/ADD heredoc
  * bodies with an unquoted delimiter. RUN, CMD, ENTRYPOINT, SHELL and
  * HEALTHCHECK are copied unexpanded (the shell expands them). ARG and ENV
- * then update v. On failure err holds "<name>:<line>: <reason>" and out is
- * empty. */
+ * then update v. All expansions of one instruction together are bounded by
+ * DF_MAX_EXPANSION. On failure err holds "<name>:<line>: <reason>" and out
+ * is empty. */
 int df_eval(struct df_vars *v, const struct df_inst *in, struct df_inst *out,
 	    char *err, size_t errlen);
 void df_inst_free(struct df_inst *in);

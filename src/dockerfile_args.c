@@ -65,7 +65,6 @@ static int split_blanks(struct ps *s, unsigned line, const char *t, size_t n, st
 	}
 }
 
-
 /* BuildKit's extractBuilderFlags: leading "--name[=value]" words (quotes
  * removed, backslash escapes the next character); "--" ends them. *rest is
  * set to the text after the flags. */
@@ -131,7 +130,7 @@ out:
 	return rc;
 }
 
-/* The flag called name, or NULL; a flag asked for twice is marked used. */
+/* The flag called name (now marked used), or NULL. */
 static struct flag *flag_get(struct flag *fl, size_t nfl, const char *name)
 {
 	for (size_t i = 0; i < nfl; i++)
@@ -213,13 +212,16 @@ static long hex4(const char *t, size_t n, size_t i)
 }
 
 /* A JSON string at t[*i] == '"' into the arena. Returns NULL with *why set
- * on a syntax error. Decoding never grows the text, so n+1 bytes suffice. */
+ * on a syntax error. Decoding never grows the text, so the raw length of the
+ * string (up to its closing quote) bounds the memory it takes. */
 static char *json_string(struct ps *s, const char *t, size_t n, size_t *i, const char **why)
 {
-	size_t k = *i + 1, o = 0;
-	char *d = df_arena_alloc(s->a, n - *i + 1);
+	size_t k = *i + 1, o = 0, e = k;
+	char *d;
 
-	if (!d)
+	while (e < n && t[e] != '"')            /* the raw length bounds the decoded one */
+		e += t[e] == '\\' ? 2 : 1;
+	if (!(d = df_arena_alloc(s->a, (e < n ? e : n) - *i + 1)))
 		return *why = NULL, NULL;
 	for (;; k++) {
 		if (k >= n)
@@ -318,7 +320,6 @@ bad:
 }
 
 /* ---- instructions ---- */
-
 
 static const struct {
 	const char *name;

@@ -304,6 +304,8 @@ int df_expand(const char *in, size_t len, char escape, enum df_xmode mode,
 	*outlen = *nout = 0;
 	if (errlen)
 		err[0] = 0;
+	if (memchr(in, 0, len))
+		return lx_fail(&x, -EINVAL, "NUL byte in the text to expand");
 	rc = lex_until(&x, 0, &w);
 	if (rc == 0) {
 		if (w.split)
@@ -373,33 +375,38 @@ const struct df_var *df_vartab_get(const struct df_vartab *t, const char *name, 
 
 int df_vartab_set(struct df_vartab *t, const char *name, const char *value)
 {
-	size_t i = find(t, name, strlen(name));
-	char *nv = value ? strdup(value) : NULL;
+	size_t i = find(t, name, strlen(name)), vl = value ? strlen(value) : 0;
+	size_t old = i < t->n ? (t->v[i].value ? strlen(t->v[i].value) : 0) : 0;
+	size_t add = vl + (i < t->n ? 0 : strlen(name) + 1);
+	struct df_var *e;
+	char *nv = NULL;
 
-	if (value && !nv)
+	if (t->bytes - old + add > DF_MAX_VAR_BYTES || (i == t->n && t->n >= DF_MAX_VARS))
+		return -E2BIG;
+	if (value && !(nv = strdup(value)))
 		return -ENOMEM;
-	if (i < t->n) {
-		struct df_var *e = &t->v[i];
-		free(e->value);
-		e->value = nv;
-		return 0;
-	}
-	if (t->n == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 16;
-		struct df_var *n2;
-		if (t->n >= DF_MAX_VARS || !(n2 = realloc(t->v, cap * sizeof *n2))) {
-			free(nv);
-			return t->n >= DF_MAX_VARS ? -E2BIG : -ENOMEM;
+	if (i == t->n) {
+		if (t->n == t->cap) {
+			size_t cap = t->cap ? t->cap * 2 : 16;
+			struct df_var *n2 = realloc(t->v, cap * sizeof *n2);
+			if (!n2)
+				goto nomem;
+			t->v = n2;
+			t->cap = cap;
 		}
-		t->v = n2;
-		t->cap = cap;
+		if (!(t->v[i].name = strdup(name)))
+			goto nomem;
+		t->v[i].value = NULL;
+		t->n++;
 	}
-	if (!(t->v[t->n].name = strdup(name))) {
-		free(nv);
-		return -ENOMEM;
-	}
-	t->v[t->n++].value = nv;
+	e = &t->v[i];
+	free(e->value);
+	e->value = nv;
+	t->bytes = t->bytes - old + add;
 	return 0;
+nomem:
+	free(nv);
+	return -ENOMEM;
 }
 
 static int is_proxy(const char *name, size_t nlen)
@@ -464,6 +471,7 @@ int df_vars_run_env(const struct df_vars *v, struct df_vartab *out)
 struct ev {
 	struct df_vars *v;
 	struct df_arena *a;
+	size_t total;                   /* bytes expanded for this instruction */
 	unsigned line;
 	char *err;
 	size_t errlen;
@@ -517,6 +525,10 @@ static int xpand(struct ev *e, const char *s, enum df_xmode mode, char **out, si
 		       msg, sizeof msg);
 	if (rc < 0)
 		return rc == -ENOMEM ? rc : ev_fail(e, rc, "%s", msg);
+	if ((e->total += ol) > DF_MAX_EXPANSION) {
+		free(o);
+		return ev_fail(e, -E2BIG, "expansions longer than %u bytes", DF_MAX_EXPANSION);
+	}
 	*out = df_arena_strndup(e->a, o, ol);   /* ol counts the terminators */
 	free(o);
 	if (olen)
@@ -560,10 +572,11 @@ static int ev_argv(struct ev *e, const struct df_inst *in, struct df_inst *out)
 		if (in->kw == DF_VOLUME && !*o)
 			return ev_fail(e, -EINVAL, "VOLUME specified can not be an empty string");
 		if (n + nw >= cap) {            /* EXPOSE words grew the list */
-			size_t nc = cap + nw + 8;
+			size_t nc = 2 * cap > n + nw + 1 ? 2 * cap : n + nw + 1;
 			char **nv;
-			if (nc > DF_MAX_ARGS + 1)
+			if (n + nw > DF_MAX_ARGS)
 				return ev_fail(e, -E2BIG, "more than %d arguments", DF_MAX_ARGS);
+			nc = nc > DF_MAX_ARGS + 1 ? DF_MAX_ARGS + 1 : nc;
 			if (!(nv = df_arena_alloc(e->a, nc * sizeof *nv)))
 				return -ENOMEM;
 			memcpy(nv, v, n * sizeof *v);

@@ -2,8 +2,9 @@
 /*
  * .dockerignore rules (contract in dockerignore.h). Each pattern is compiled
  * into a token list (literal byte, '?', class, '*', "**" forms) that one
- * small NFA runs over a path without backtracking: one pass over the path
- * answers "does the pattern match the path or one of its parent
+ * small NFA runs over a path without backtracking, stepping only the live
+ * states (patterns without wildcards are compared directly): one pass over
+ * the path answers "does the pattern match the path or one of its parent
  * directories", and the set of live states after "dir/" answers "could the
  * pattern match anything below dir".
  */
@@ -38,6 +39,7 @@ struct rule {
 	uint8_t (*cls)[32];     /* byte bitmaps */
 	size_t ncls;
 	int exception;
+	int literal;            /* no * ? [ \: a plain path */
 };
 
 struct di_rules {
@@ -191,72 +193,101 @@ static const char *compile(struct rule *r)
 	return NULL;
 }
 
-/* Adds the states reachable without input: past '*' and '**' forms. */
-static void closure(const struct rule *r, uint8_t *act)
+/* A set of NFA states: per state the flags, and the list of states set. */
+#define S_ACT 1                 /* may take the next token */
+#define S_MID 2                 /* inside "**" dirs, not right after a '/' */
+
+struct nfa {
+	uint8_t f[DI_MAX_PATTERN + 2];
+	uint16_t list[DI_MAX_PATTERN + 2];
+	size_t n;
+};
+
+/* Sets flag on state i and, for S_ACT, on the states reachable from it
+ * without input (past '*' and "**" forms, which may match nothing). */
+static void add(const struct rule *r, struct nfa *s, size_t i, uint8_t flag)
 {
-	for (size_t i = 0; i < r->nt; i++)
-		if (act[i] && r->t[i].kind >= T_STAR)
-			act[i + 1] = 1;
+	for (;;) {
+		if (!s->f[i])
+			s->list[s->n++] = (uint16_t)i;
+		if (s->f[i] & flag)
+			return;
+		s->f[i] |= flag;
+		if (flag != S_ACT || i >= r->nt || r->t[i].kind < T_STAR)
+			return;
+		i++;
+	}
+}
+
+/* One byte of input: the states of cur lead to those of nx. */
+static void step(const struct rule *r, const struct nfa *cur, struct nfa *nx, unsigned char c)
+{
+	for (size_t k = 0; k < cur->n; k++) {
+		size_t i = cur->list[k];
+		int act = cur->f[i] & S_ACT;
+		if (i >= r->nt)
+			continue;               /* the accepting state consumes nothing */
+		const struct tok *t = &r->t[i];
+		switch (t->kind) {
+		case T_LIT:
+			if (act && c == t->c)
+				add(r, nx, i + 1, S_ACT);
+			break;
+		case T_ANY:
+			if (act && c != '/')
+				add(r, nx, i + 1, S_ACT);
+			break;
+		case T_CLASS:
+			if (act && (r->cls[t->cls][c >> 3] >> (c & 7) & 1))
+				add(r, nx, i + 1, S_ACT);
+			break;
+		case T_STAR:
+			if (act && c != '/')
+				add(r, nx, i, S_ACT);
+			break;
+		case T_DSTAR_END:
+			if (act)
+				add(r, nx, i, S_ACT);
+			break;
+		case T_DSTAR_DIRS:              /* may leave only right after a '/' */
+			add(r, nx, i, c == '/' ? S_ACT : S_MID);
+			break;
+		}
+	}
 }
 
 /* Runs the NFA over s[0..n). want_parent: 1 if the pattern matches s or a
  * parent of s (accepting just before a '/' or at the end); else 1 if any
- * state is alive after all of s. */
+ * state is alive after all of s. Work: O(n x live states). */
 static int run(const struct rule *r, const char *s, size_t n, int want_parent)
 {
-	uint8_t buf[4][DI_MAX_PATTERN + 2];
-	uint8_t *act = buf[0], *mid = buf[1], *nact = buf[2], *nmid = buf[3];
+	struct nfa a, b, *cur = &a, *nx = &b;
 	size_t m = r->nt + 1;
 
-	memset(act, 0, m);
-	memset(mid, 0, m);
-	act[0] = 1;
-	closure(r, act);
+	if (r->literal) {                       /* no wildcard: compare */
+		size_t pl = strlen(r->pat);
+		if (!want_parent)
+			return pl >= n && memcmp(r->pat, s, n) == 0;
+		return pl <= n && memcmp(r->pat, s, pl) == 0 && (pl == n || s[pl] == '/');
+	}
+	memset(a.f, 0, m);
+	memset(b.f, 0, m);
+	a.n = b.n = 0;
+	add(r, cur, 0, S_ACT);
 	for (size_t k = 0; k < n; k++) {
 		unsigned char c = (unsigned char)s[k];
-		int alive = 0;
-		if (want_parent && c == '/' && act[r->nt])
+		if (want_parent && c == '/' && (cur->f[r->nt] & S_ACT))
 			return 1;
-		memset(nact, 0, m);
-		memset(nmid, 0, m);
-		for (size_t i = 0; i < r->nt; i++) {
-			const struct tok *t = &r->t[i];
-			if (!act[i] && !mid[i])
-				continue;
-			switch (t->kind) {
-			case T_LIT:
-				nact[i + 1] |= act[i] && c == t->c;
-				break;
-			case T_ANY:
-				nact[i + 1] |= act[i] && c != '/';
-				break;
-			case T_CLASS:
-				nact[i + 1] |= act[i] && (r->cls[t->cls][c >> 3] >> (c & 7) & 1);
-				break;
-			case T_STAR:
-				nact[i] |= act[i] && c != '/';
-				break;
-			case T_DSTAR_END:
-				nact[i] |= act[i];
-				break;
-			case T_DSTAR_DIRS:          /* may leave only right after a '/' */
-				if (c == '/')
-					nact[i] = 1;
-				else
-					nmid[i] = 1;
-				break;
-			}
-		}
-		closure(r, nact);
-		for (size_t i = 0; i < m && !alive; i++)
-			alive = nact[i] | nmid[i];
-		if (!alive)
+		step(r, cur, nx, c);
+		for (size_t j = 0; j < cur->n; j++)
+			cur->f[cur->list[j]] = 0;
+		cur->n = 0;
+		struct nfa *x = cur;
+		cur = nx, nx = x;
+		if (!cur->n)
 			return 0;
-		uint8_t *x = act;
-		act = nact, nact = x;
-		x = mid, mid = nmid, nmid = x;
 	}
-	return want_parent ? act[r->nt] : 1;
+	return want_parent ? (cur->f[r->nt] & S_ACT) != 0 : 1;
 }
 
 static void rule_free(struct rule *r)
@@ -325,6 +356,7 @@ static int add_rule(struct di_rules *rs, const char *name, unsigned line, const 
 		shown[sn] = 0;
 		return di_fail(name, line, err, errlen, -EINVAL, "bad pattern \"%s\": %s", shown, why);
 	}
+	r->literal = !strpbrk(r->pat, "*?[\\");
 	rs->exceptions |= exc;
 	return 0;
 }

@@ -441,6 +441,30 @@ static void expand_limits(void)
 	CHECK(df_vartab_set(&t, "V0", "again") == 0);     /* replacing is fine */
 	CHECK(df_vartab_set(&t, "one-more", "x") == -E2BIG);
 	df_vartab_free(&t);
+	/* bytes per table: names + values; a replaced value gives its room back */
+	char *half = repeat("", "h", DF_MAX_VAR_BYTES / 2 - 2, "");
+	CHECK(df_vartab_set(&t, "A", half) == 0 && df_vartab_set(&t, "B", half) == 0);
+	CHECK(t.bytes == DF_MAX_VAR_BYTES);     /* each name counts its length + 1 */
+	CHECK(df_vartab_set(&t, "C", "xx") == -E2BIG && t.n == 2);
+	CHECK(df_vartab_set(&t, "A", "") == 0 && df_vartab_set(&t, "C", "xx") == 0);
+	df_vartab_free(&t);
+	free(half);
+	/* all expansions of one instruction together */
+	struct df_file f;
+	struct df_inst o;
+	const char *cp3 = "FROM a\nCOPY $V $V $V $V $V /x\n";
+	char *vv = repeat("", "v", DF_MAX_EXPANSION / 5, ""), msg[128];
+	CHECK(df_parse("Dockerfile", (const uint8_t *)cp3, strlen(cp3), &f, err, sizeof err) == 0);
+	df_vars_free(&v);
+	df_vars_init(&v, "Dockerfile", '\\');
+	CHECK(df_eval(&v, &f.inst[0], &o, err, sizeof err) == 0);
+	df_inst_free(&o);
+	CHECK(df_vartab_set(&v.env, "V", vv) == 0);
+	CHECK(df_eval(&v, &f.inst[1], &o, err, sizeof err) == -E2BIG && o.argv == NULL);
+	snprintf(msg, sizeof msg, "Dockerfile:2: expansions longer than %u bytes", DF_MAX_EXPANSION);
+	CHECK(strcmp(err, msg) == 0);
+	df_free(&f);
+	free(vv);
 	df_vars_free(&v);
 	free(val);
 }
