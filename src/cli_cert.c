@@ -102,6 +102,10 @@ out:
 	return rc;
 }
 
+/* Certificates start this many seconds in the past, so that a peer whose
+ * clock runs a little behind ours (a freshly booted guest) accepts them. */
+#define CLOCK_SKEW 300
+
 /* A leaf certificate for a public key, signed by the CA, valid one year. */
 static int issue(const struct ca *ca, const char *cn, const char *pub, unsigned eku,
 		 const char *san, char *out)
@@ -111,7 +115,7 @@ static int issue(const struct ca *ca, const char *cn, const char *pub, unsigned 
 	struct cry_cert_req r = {
 		.subject = dn, .subject_pub = (const uint8_t *)pub, .subject_pub_len = strlen(pub),
 		.issuer_key = ca->key, .issuer_cert = ca->cert, .issuer_cert_len = ca->cert_len,
-		.serial = serial(), .not_before = now, .not_after = now + 365 * DAY,
+		.serial = serial(), .not_before = now - CLOCK_SKEW, .not_after = now + 365 * DAY,
 		.key_usage = CRY_KU_DIGSIG, .ext_key_usage = eku, .san_dns = san,
 	};
 	int rc;
@@ -148,7 +152,7 @@ static int make_ca(struct ca *ca, char *key_pem, size_t *key_len, const struct c
 {
 	time_t now = time(NULL);
 	struct cry_cert_req r = {
-		.subject = DN_BASE "Client CA", .serial = serial(), .not_before = now,
+		.subject = DN_BASE "Client CA", .serial = serial(), .not_before = now - CLOCK_SKEW,
 		.not_after = now + 2 * 365 * DAY, .is_ca = 1,
 		.key_usage = CRY_KU_CERTSIGN | CRY_KU_CRLSIGN,
 		.ext_key_usage = CRY_EKU_CLIENT | CRY_EKU_SERVER,
