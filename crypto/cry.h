@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cry: the only door to mbedTLS (crypto/cry_mbed.c, cry_x509.c, cry_tls.c)
- * and BearSSL (crypto/cry_bear.c). Nothing else in sbs includes their headers.
+ * and BearSSL (crypto/cry_bear.c). crypto/cry_p256.c includes both: it
+ * implements mbedTLS's P-256 ECDSA/ECDH hooks on BearSSL and has no cry_*
+ * API. Nothing else in sbs includes their headers.
  *
  * Pure: no file or socket I/O, no clock, no global randomness. Callers pass an
  * RNG callback (cry_rng_fn; util_rng in production) and, where time matters,

@@ -10,6 +10,9 @@ SBS_VERSION ?= 0.1.0
 DEFS     := -D_GNU_SOURCE -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"' -DSBS_VERSION='"$(SBS_VERSION)"'
 ALL_CFLAGS = -std=c11 $(CFLAGS) $(WARN) $(WERROR) $(DEFS) $(INC) -MMD -MP
 LIBS     := $(DEP_LIBS)
+# mbedTLS calls back into libsbs.a (the ALT hooks in crypto/cry_p256.c), so
+# the static libraries are searched as one group until nothing is undefined.
+LINK      = $(filter-out %.a,$^) -Wl,--start-group $(filter %.a,$^) $(LIBS) -Wl,--end-group
 
 # V=1 shows whole command lines.
 Q := $(if $(V),,@)
@@ -25,9 +28,9 @@ $(B)/libsbs.a: $(LIB_OBJ)
 
 $(B)/sbsd: $(OBJ)/src/sbsd.o $(B)/libsbs.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 $(B)/sbs: $(OBJ)/src/sbs.o $(B)/libsbs.a
 	$(if $(Q),@echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

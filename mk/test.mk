@@ -12,16 +12,16 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/%)
 
 $(B)/tests/test_%: $(OBJ)/tests/test_%.o $(OBJ)/tests/tutil.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 
 # A fuzz target linked with a plain main() that feeds it every corpus file.
 $(B)/tests/replay_fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(OBJ)/tests/fuzz/replay.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 # The same target linked with libFuzzer (TARGET=fuzz).
 $(B)/tests/fuzz_%: $(OBJ)/tests/fuzz/fuzz_%.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do echo "== $$t"; $(RUN) ./$$t || exit 1; done
@@ -40,8 +40,8 @@ check-adapters:
 	@bad=$$(grep -rlE '#[[:space:]]*include[[:space:]]*[<"](mbedtls/|bearssl)' src hal tests --include='*.[ch]' | grep -v '^tests/fuzz/' ; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]cJSON\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/json.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]archive(_entry)?\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/arc.c'; \
-	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]mbedtls/' crypto --include='*.[ch]' | grep -vxE 'crypto/(cry_(mbed|x509|tls)\.c|mbedtls_config\.h)'; \
-	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]bearssl' crypto --include='*.[ch]' | grep -vx 'crypto/cry_bear.c'); \
+	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]mbedtls/' crypto --include='*.[ch]' | grep -vxE 'crypto/(cry_(mbed|x509|tls|p256)\.c|mbedtls_config\.h)'; \
+	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]bearssl' crypto --include='*.[ch]' | grep -vxE 'crypto/cry_(bear|p256)\.c'); \
 	  if [ -n "$$bad" ]; then echo "dependency headers outside their adapter: $$bad" >&2; exit 1; fi; \
 	  echo "adapters: ok"
 
@@ -69,7 +69,7 @@ fuzz:
 
 $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 
 bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
