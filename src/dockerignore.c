@@ -441,11 +441,11 @@ int di_match(const struct di_rules *rs, const char *path, size_t len, int is_dir
 		return -E2BIG;
 	if (memchr(path, 0, len))
 		return -EINVAL;
+	while (len && *path == '/')                     /* relative to the context */
+		path++, len--;
 	n = di_clean(path, len, c);
 	p = c;
-	if (n > 1 && c[0] == '/')
-		p++, n--;
-	if (n == 1 && (p[0] == '.' || p[0] == '/'))
+	if (n == 1 && p[0] == '.')
 		return DI_INCLUDE;                      /* the context root */
 	if (n >= 2 && p[0] == '.' && p[1] == '.' && (n == 2 || p[2] == '/'))
 		return -EINVAL;

@@ -65,7 +65,7 @@ size_t di_count(const struct di_rules *r);
 const char *di_pattern(const struct di_rules *r, size_t i, int *exception);
 
 /* Decides path[0..len), a '/'-separated path relative to the context root
- * (cleaned first; a leading '/' is ignored). is_dir says whether it is a
+ * (leading '/' ignored, then cleaned). is_dir says whether it is a
  * directory. Returns an enum di_result, -EINVAL for a path that leaves the
  * context ("..", "../x") or holds a NUL byte, -E2BIG over DI_MAX_PATH. */
 int di_match(const struct di_rules *r, const char *path, size_t len, int is_dir);

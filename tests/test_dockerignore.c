@@ -95,6 +95,7 @@ static void matching(void)
 	table("*\n", (const struct row[]){
 		{ ".", 1, I }, { "", 1, I }, { "/", 1, I }, { "..", 1, -EINVAL },
 		{ "../x", 0, -EINVAL }, { "a/../../x", 0, -EINVAL }, { "a/..", 1, I },
+		{ "/../x", 0, -EINVAL }, { "//a/../b", 0, X },
 		{ NULL, 0, 0 } });
 }
 
