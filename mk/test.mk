@@ -62,7 +62,7 @@ s390x-smoke: $(B)/sbsd $(B)/sbs
 fuzz:
 	$(MAKE) TARGET=fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/tests/%)
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); n=$${n#fuzz_}; \
-	  echo "== fuzz $$n (60 s)"; mkdir -p build/fuzz/corpus/$$n; \
+	  echo "== fuzz $$n ($${FUZZ_SECONDS:-60} s)"; mkdir -p build/fuzz/corpus/$$n; \
 	  ./build/fuzz/tests/fuzz_$$n -max_total_time=$${FUZZ_SECONDS:-60} build/fuzz/corpus/$$n tests/fuzz/corpus/$$n || exit 1; done
 
 .PHONY: unit replay integration check-adapters s390x-smoke
