@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "builder.h"
+#include "cry.h"
 #include "json.h"
 #include "keeper.h"
 #include "limits.h"
@@ -116,6 +117,18 @@ static void h_status(const json *body, const char *arg, struct srv_reply *r)
 	reply_json(r, 200, status_object());
 }
 
+/* update must prove it knows the current SECRET (build.py always sends it),
+ * so a client certificate alone cannot rotate the state-image secret. */
+static int secret_matches(const char *given)
+{
+	const char *stored = params_str("SECRET");
+	size_t n;
+
+	if (!given || !stored || (n = strlen(stored)) != strlen(given))
+		return 0;
+	return cry_ct_eq(given, stored, n);
+}
+
 static void h_init_update(const json *body, int is_init, struct srv_reply *r)
 {
 	char msgbuf[256];
@@ -127,6 +140,11 @@ static void h_init_update(const json *body, int is_init, struct srv_reply *r)
 	}
 	if (!is_init && !params_initialised()) {
 		reply_err(r, 409, "not initialised: run init first");
+		return;
+	}
+	if (!is_init && !secret_matches(json_get_str(body, "SECRET"))) {
+		reply_err(r, 403, "SECRET does not match the stored one: update (and --new-secret) "
+				  "needs the current SECRET; run init to start over");
 		return;
 	}
 	if (params_check(body, is_init, msgbuf, sizeof msgbuf, &msg) < 0) {

@@ -181,6 +181,13 @@ sbs update --env sbs-config.json || fail "update"
 has '"status": "OK"' "$TMP/out" || fail "update reply"
 [ "$(jq -r .IMAGE_TAG_PREFIX "$TMP/data1/params.json")" = s390x-v2 ] || fail "update not stored"
 ok "update: OK and stored"
+before=$(sha256sum <"$TMP/data1/params.json")
+jq '.IMAGE_TAG_PREFIX = "evil"' sbs-config.json >evil.json
+sbs update --env evil.json --secret not-the-secret && fail "update with a wrong SECRET succeeded"
+grep -q "SECRET does not match" "$TMP/out" "$TMP/err" || fail "update with a wrong SECRET: $(cat "$TMP/out")"
+sbs update --env evil.json --secret not-the-secret --new-secret && fail "rotation with a wrong SECRET succeeded"
+[ "$before" = "$(sha256sum <"$TMP/data1/params.json")" ] || fail "a refused update changed the parameters"
+ok "update and --new-secret need the current SECRET; a refused one changes nothing"
 sbs get-publickey --env sbs-config.json || fail "get-publickey"
 PUB=$(ls manifest.*-public.pem | head -n1)
 openssl pkey -pubin -in "$PUB" -noout -text | grep -q "Public-Key: (2048 bit)" || fail "manifest key is not RSA-2048"
