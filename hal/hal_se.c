@@ -170,17 +170,6 @@ static const char *se_data_dir(void)
 	return SE_DATA_DIR;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int se_appliance_secret(uint8_t out[static 32])
 {
 	const char *h = getenv(SE_SECRET_ENV);
@@ -191,7 +180,7 @@ static int se_appliance_secret(uint8_t out[static 32])
 		return -ENOKEY;
 	}
 	for (size_t i = 0; i < 32; i++) {
-		int hi = hexval(h[2 * i]), lo = hexval(h[2 * i + 1]);
+		int hi = util_hexval(h[2 * i]), lo = util_hexval(h[2 * i + 1]);
 
 		if (hi < 0 || lo < 0) {
 			wipe(out, 32);

@@ -119,20 +119,6 @@ static int sync_parent(const char *path)
 	return rc;
 }
 
-static int write_secret_fd(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return fsync(fd) < 0 ? -errno : 0;
-}
-
 /* Creates the secret file unless it exists. Losing the link race is success. */
 static int secret_create(const char *path)
 {
@@ -151,7 +137,9 @@ static int secret_create(const char *path)
 		return -errno;
 	rc = util_rng(NULL, s, sizeof s);
 	if (rc == 0)
-		rc = write_secret_fd(fd, s, sizeof s);
+		rc = util_write_all(fd, s, sizeof s);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
 	wipe(s, sizeof s);
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;

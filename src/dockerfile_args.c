@@ -163,14 +163,6 @@ static int json_ws(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
-}
-
 static size_t put_utf8(char *d, unsigned cp)
 {
 	if (cp < 0x80) {
@@ -203,7 +195,7 @@ static long hex4(const char *t, size_t n, size_t i)
 	if (i + 4 > n)
 		return -1;
 	for (int k = 0; k < 4; k++) {
-		int h = hexval((unsigned char)t[i + k]);
+		int h = util_hexval((unsigned char)t[i + k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

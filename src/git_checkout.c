@@ -13,6 +13,7 @@
  * names one subtree many times cannot fan out without limit).
  */
 #include "git.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -77,21 +78,6 @@ static int get(struct co *c, const uint8_t *oid, enum git_type want, uint8_t **d
 	return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? -errno : -EIO;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int put_file(struct co *c, int dfd, const char *name, const uint8_t *oid, unsigned mode)
 {
 	uint8_t *data = NULL;
@@ -121,7 +107,7 @@ static int put_file(struct co *c, int dfd, const char *name, const uint8_t *oid,
 		return fail(c, rc, rc == -EEXIST ? "the name exists already (duplicate entry)" :
 			    strerror(-rc));
 	}
-	rc = write_all(fd, data, len);
+	rc = util_write_all(fd, data, len);
 	if (rc == 0 && fchmod(fd, mode) < 0)
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)

@@ -30,17 +30,6 @@
 
 /* ---- URLs ------------------------------------------------------------------ */
 
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out (cap bytes with the NUL). */
 static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 {
@@ -52,7 +41,7 @@ static int pct_decode(const char *s, size_t n, char *out, size_t cap)
 		if (c == '%') {
 			int h, l;
 
-			if (n - i < 3 || (h = hexv(s[i + 1])) < 0 || (l = hexv(s[i + 2])) < 0)
+			if (n - i < 3 || (h = util_hexval(s[i + 1])) < 0 || (l = util_hexval(s[i + 2])) < 0)
 				return -EINVAL;
 			c = h << 4 | l;
 			i += 2;
@@ -73,7 +62,7 @@ static int host_ok(const char *h, size_t n)
 		if (n < 3 || h[n - 1] != ']')
 			return 0;
 		for (size_t i = 1; i + 1 < n; i++)
-			if (hexv(h[i]) < 0 && h[i] != ':' && h[i] != '.')
+			if (util_hexval(h[i]) < 0 && h[i] != ':' && h[i] != '.')
 				return 0;
 		return 1;
 	}
@@ -578,7 +567,7 @@ static int chunk_size_line(struct body *b)
 	uint64_t v = 0;
 	int d;
 
-	for (; (d = hexv(b->line[i])) >= 0; i++) {
+	for (; (d = util_hexval(b->line[i])) >= 0; i++) {
 		if (i == 16)
 			return seterr(b->s, -EPROTO, "bad chunk size");
 		v = v << 4 | (uint64_t)d;

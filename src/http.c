@@ -532,17 +532,6 @@ static int step_line(struct http_parser *p, const uint8_t *in, size_t len, size_
 
 /* ---- bodies -------------------------------------------------------------- */
 
-static int hex_val(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* chunk-size (1 to 16 hex digits) [BWS ";" chunk-ext] CRLF; extensions ignored */
 static int chunk_size(struct http_parser *p, const uint8_t *in, size_t len, size_t *off)
 {
@@ -558,7 +547,7 @@ static int chunk_size(struct http_parser *p, const uint8_t *in, size_t len, size
 	n = strip_eol(l, n);
 	if (!line_ok(l, n))
 		return fail(p, 400, "bad chunk size");
-	for (; i < n && (d = hex_val(l[i])) >= 0; i++) {
+	for (; i < n && (d = util_hexval(l[i])) >= 0; i++) {
 		if (i == 16)
 			return fail(p, 400, "bad chunk size");
 		v = v << 4 | (uint64_t)d;

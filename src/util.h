@@ -38,6 +38,11 @@ int util_write_atomic(const char *path, const void *p, size_t len, unsigned mode
 /* Removes temp files util_write_atomic left behind when the process died
  * mid-write (names containing ".tmp-"). Returns how many, or -errno. */
 int util_sweep_tmp(const char *dir);
+/* write(2) until all n bytes are out (EINTR retried); 0 or -errno (-EIO on
+ * a zero-byte write). */
+int util_write_all(int fd, const void *buf, size_t n);
+/* Value of one hex digit (either case), or -1. */
+int util_hexval(int c);
 /* mkdir -p with mode; 0 or -errno. */
 int util_mkdirs(const char *path, unsigned mode);
 
