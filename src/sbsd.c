@@ -52,7 +52,8 @@ static void usage(FILE *f)
 		"  SBS_PORT      TCP port (default 443)\n"
 		"  SBS_LISTEN    listen address (default 0.0.0.0)\n"
 		"  SBS_DATA_DIR  data directory (default ./sbs-data)\n"
-		"  SBS_HAL       hardware abstraction: sim (default)\n");
+		"  SBS_HAL       hardware abstraction: sim (default), se (the appliance; set\n"
+		"                by sbsd itself when it runs as PID 1)\n");
 }
 
 /* Parses one env-file line in place: NAME=value or NAME: "value". */
