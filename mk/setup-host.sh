@@ -16,7 +16,7 @@ need_pkgs="make gcc musl-tools musl-dev dpkg-dev curl openssl ca-certificates \
   nginx-light python3 jq file procps iproute2 autoconf automake libtool pkg-config \
   cryptsetup-bin e2fsprogs git lighttpd lighttpd-mod-openssl openssh-server openssh-client \
   docker-registry skopeo umoci apache2-utils qemu-system-misc cpio \
-  linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils"
+  linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils busybox-static"
 need_s390x="musl-dev:s390x"
 
 missing=""

@@ -152,6 +152,38 @@
 #define DM_MAX_NAME          127    /* device-mapper name (DM_NAME_LEN - 1) */
 #define DM_MAX_TABLE         512    /* one crypt target line: hex key + devices */
 
+/* Registry client (src/reg.c, src/reg_json.c). A registry is untrusted: every
+ * size it declares or sends is bounded before it is used. */
+#define REG_MAX_REPO         255    /* repository path (distribution's limit) */
+#define REG_MAX_TAG          128    /* tag ([A-Za-z0-9_][A-Za-z0-9._-]{0,127}) */
+#define REG_MAX_MEDIATYPE    127
+#define REG_MAX_MANIFEST     (4u << 20)    /* a manifest or index (distribution: 4 MiB) */
+#define REG_MAX_CONFIG       (8u << 20)    /* an image config blob */
+#define REG_MAX_LAYERS       256    /* layers of one image */
+#define REG_MAX_INDEX        1024   /* entries of one index */
+#define REG_MAX_TOKEN        (64u << 10)   /* a token response body */
+#define REG_MAX_BLOB         (16ull << 30) /* one layer blob */
+#define REG_RETRIES          4      /* retries after the first try (5 tries) */
+#define REG_BACKOFF_MS       500    /* first retry delay; doubles */
+#define REG_CHUNK            (8u << 20)    /* PATCH chunk of a blob upload */
+
+/* RUN sandbox (src/sandbox.c) and snapshots (src/snap.c). */
+#define SBX_MAX_ARGS         4096
+#define SBX_MAX_ENV          4096
+#define SBX_TIMEOUT_S        3600   /* one RUN step */
+#define SNAP_MAX_ENTRIES     2000000 /* paths recorded in one snapshot */
+
+/* Image build (src/image.c). */
+#define IMG_MAX_STAGES       DF_MAX_STAGES
+#define IMG_MAX_COPY_FILES   1000000 /* files one COPY/ADD may place */
+#define IMG_MAX_CONFIG_JSON  (1u << 20) /* the image config we write */
+
+/* Signatures, provenance, manifests (src/sigstore.c, src/provenance.c, src/mfst.c). */
+#define SIG_MAX_PAYLOAD      (64u << 10)   /* a cosign simple-signing payload */
+#define SIG_MAX_ENVELOPE     (4u << 20)    /* a DSSE envelope */
+#define MFST_MAX_LOG         (64u << 20)   /* build.log put into a manifest */
+#define MFST_MAX_SIZE        (256u << 20)  /* one .sig.tbz */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
