@@ -47,7 +47,26 @@ static struct {
 	struct conn *head;
 	unsigned nconn;
 	int stop;
-} S = { .lfd = -1, .efd = -1, .sfd = -1, .spare = -1 };
+	int wfd;                   /* srv_watch(): one extra fd, e.g. the builder's channel */
+	void (*wfn)(void);
+} S = { .lfd = -1, .efd = -1, .sfd = -1, .spare = -1, .wfd = -1 };
+
+int srv_watch(int fd, void (*fn)(void))
+{
+	struct epoll_event e = { .events = EPOLLIN, .data.ptr = &S.wfd };
+
+	if (S.wfd >= 0)
+		epoll_ctl(S.efd, EPOLL_CTL_DEL, S.wfd, NULL);
+	S.wfd = -1;
+	S.wfn = NULL;
+	if (fd < 0 || S.efd < 0)
+		return 0;
+	if (epoll_ctl(S.efd, EPOLL_CTL_ADD, fd, &e) < 0)
+		return -errno;
+	S.wfd = fd;
+	S.wfn = fn;
+	return 0;
+}
 
 static int64_t now_ms(void)
 {
@@ -396,6 +415,9 @@ int srv_run(void)
 		for (int i = 0; i < n; i++) {
 			if (ev[i].data.ptr == &S.lfd) {
 				conn_accept();
+			} else if (ev[i].data.ptr == &S.wfd) {
+				if (S.wfn)
+					S.wfn();
 			} else if (ev[i].data.ptr == &S.sfd) {
 				if (handle_signals())
 					S.stop = 1;

@@ -49,6 +49,9 @@ int srv_run(void);
 void srv_stop(void);
 /* Takes ownership of conf; the previous one is released when unused. */
 void srv_set_conf(struct cry_tls_conf *conf);
+/* Watches one more fd (readable -> fn() from the loop); fd < 0 stops
+ * watching. The caller closes the fd after unwatching it. */
+int srv_watch(int fd, void (*fn)(void));
 /* The port actually bound (useful when cfg->port was 0). */
 uint16_t srv_port(void);
 

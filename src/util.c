@@ -80,42 +80,32 @@ LOGFN(log_info, "INFO")
 LOGFN(log_warn, "WARNING")
 LOGFN(log_err, "ERROR")
 
-int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+int util_read_fd(int fd, size_t max, uint8_t **out, size_t *len)
 {
 	struct stat st;
 	uint8_t *p = NULL;
 	size_t got = 0;
-	int fd, rc = 0;
+	int rc = 0;
 
 	*out = NULL;
 	*len = 0;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		rc = -EFBIG;
-		goto out;
-	}
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
 	p = malloc((size_t)st.st_size + 1);
-	if (!p) {
-		rc = -ENOMEM;
-		goto out;
-	}
+	if (!p)
+		return -ENOMEM;
 	while (got < (size_t)st.st_size) {
 		ssize_t r = read(fd, p + got, (size_t)st.st_size - got);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
 			rc = -errno;
-			goto out;
+			free(p);
+			return rc;
 		}
 		if (r == 0)
 			break;
@@ -124,9 +114,19 @@ int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
 	p[got] = 0;
 	*out = p;
 	*len = got;
-	p = NULL;
-out:
-	free(p);
+	return 0;
+}
+
+int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len)
+{
+	int fd, rc;
+
+	*out = NULL;
+	*len = 0;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	rc = util_read_fd(fd, max, out, len);
 	close(fd);
 	return rc;
 }

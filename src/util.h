@@ -33,6 +33,8 @@ extern int log_quiet;
 /* Reads a whole file of at most max bytes into a malloc'd buffer with a
  * trailing NUL (not counted in *len). -ENOENT, -EFBIG (over max), -errno. */
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* The same for an open fd (a regular file, read from its current offset). */
+int util_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 /* Atomic replace (see above). mode e.g. 0600. Returns 0 or -errno. */
 int util_write_atomic(const char *path, const void *p, size_t len, unsigned mode);
 /* Removes temp files util_write_atomic left behind when the process died
