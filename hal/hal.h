@@ -7,8 +7,8 @@
  *         the appliance secret is a 32-byte file created on first use (0600)
  *         outside the data directory (<data_dir>/../.sbs-appliance-secret
  *         unless SBS_APPLIANCE_SECRET_FILE says otherwise).
- *   se    (later) s390x Secure Execution: LUKS2 volume, secret sealed in the
- *         SE image, attestation through /dev/uv.
+ *   se    sbsd as PID 1 of the s390x appliance (hal_se.c): LUKS2 volume on
+ *         /dev/vda, secret from the SE image's env, attestation via /dev/uv.
  *   hpvs  (later) HPVS container workload: the runtime mounted the volume.
  *
  * The appliance secret is one half of the state-image key (the other is the
@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+struct buf;
 
 struct hal_cfg {
 	const char *data_dir;        /* from SBS_DATA_DIR */
@@ -35,6 +37,10 @@ struct hal {
 	int (*appliance_secret)(uint8_t out[static 32]);
 	/* 1 when running as a Secure Execution guest, else 0. */
 	int (*protected_guest)(void);
+	/* Attestation evidence binding user (1..256 bytes): appends a pvattest
+	 * exchange file (hal/uv.h) to out. -ENOTSUP when not a protected guest,
+	 * -ENOKEY when no attestation request was deployed, else -errno. */
+	int (*attest)(const uint8_t *user, size_t ulen, struct buf *out);
 };
 
 /* "sim" (and later "se", "hpvs"); NULL if unknown. */

@@ -2,13 +2,25 @@
 /*
  * hal se: sbsd as PID 1 of the s390x appliance (Secure Execution on real
  * hardware, plain QEMU in CI). The data volume is the first virtio disk,
- * /dev/vda, mounted at /data; the data directory is /data/sbs (0700).
+ * /dev/vda: LUKS2 (hal/luks2.c, written and read by sbs itself), mapped
+ * with dm-crypt ioctls (hal/dm.c) as /dev/dm-N, ext4 on top, mounted at
+ * /data; the data directory is /data/sbs (0700).
  *
- * Volume (this revision): plain ext4. A disk without an ext4 superblock is
- * formatted with the static /sbin/mke2fs from the initramfs, unless it
- * carries a LUKS header: such a disk is never touched (the LUKS2 volume of
- * hal/luks2.c is opened there once it lands). Formatting is the only
- * shell-out of sbsd and happens before any listener exists.
+ * Volume, in order (hal/vol.h has the rules and the passphrase formula):
+ *  1. passphrase from SBS_WORKLOAD_SEED and SBS_ENV_SEED of the deploy-time
+ *     env; when the guest is protected (Secure Execution), the appliance
+ *     secret sealed in the SE image is mixed in (HMAC key);
+ *  2. a blank disk is formatted as LUKS2; a LUKS disk is opened; a disk
+ *     that does not open (wrong seeds, corrupt headers, unusable keyslots)
+ *     or holds a plain file system is refused with a console line naming
+ *     the reason (never the passphrase) and is not written to: sbsd exits,
+ *     PID 1 powers off;
+ *  3. dm-crypt mapping "sbs-data" over the LUKS2 data segment;
+ *  4. no ext4 superblock inside (first boot, or a first boot cut short):
+ *     mke2fs on the mapping (the static /sbin/mke2fs of the initramfs, the
+ *     only shell-out of sbsd, before any listener exists); a superblock that
+ *     does not mount is refused, never reformatted;
+ *  5. mount ext4 on /data (nosuid, nodev).
  *
  * Appliance secret: SBS_APPLIANCE_SECRET from the deploy-time env file, 64
  * hex digits. Under Secure Execution the env cpio is encrypted into the SE
@@ -18,15 +30,22 @@
  * the decoded bytes are wiped by the caller.
  *
  * protected_guest: /sys/firmware/uv/prot_virt_guest reads "1".
+ * attest: only when protected; the request is SBS_ATTEST_REQUEST (base64 of
+ * a `pvattest create` exchange file) from the env; /dev/uv (hal/uv.h).
  */
 #include "hal.h"
+#include "cry.h"
+#include "dm.h"
 #include "init.h"
 #include "limits.h"
 #include "util.h"
+#include "uv.h"
+#include "vol.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -35,18 +54,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SE_DISK      "/dev/vda"
-#define SE_MKE2FS    "/sbin/mke2fs"
-#define SE_DATA_DIR  INIT_DATA_MNT "/sbs"
-#define SE_UV_GUEST  "/sys/firmware/uv/prot_virt_guest"
+#define SE_DISK       "/dev/vda"
+#define SE_MAP_NAME   "sbs-data"
+#define SE_MKE2FS     "/sbin/mke2fs"
+#define SE_DATA_DIR   INIT_DATA_MNT "/sbs"
+#define SE_UV_GUEST   "/sys/firmware/uv/prot_virt_guest"
 #define SE_SECRET_ENV "SBS_APPLIANCE_SECRET"
+#define SE_WSEED_ENV  "SBS_WORKLOAD_SEED"
+#define SE_ESEED_ENV  "SBS_ENV_SEED"
+#define SE_ATT_ENV    "SBS_ATTEST_REQUEST"
 
 /* ext4 superblock at byte 1024, s_magic (le16 0xEF53) at offset 0x38. */
-#define EXT_SB_OFF   1024
-#define EXT_MAGIC_OFF (EXT_SB_OFF + 0x38)
-#define PROBE_LEN    4096
+#define EXT_MAGIC_OFF (1024 + 0x38)
 
-static const uint8_t luks_magic[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
+static int se_protected_guest(void);
+static int se_appliance_secret(uint8_t out[static 32]);
 
 static void nap(void)
 {
@@ -71,39 +93,34 @@ static int wait_disk(void)
 	return 0;
 }
 
-/* Reads the first PROBE_LEN bytes of the disk. */
-static int probe(uint8_t b[static PROBE_LEN])
+/* 1 when dev carries an ext2/3/4 superblock, 0 when not, or -errno. */
+static int has_ext4(const char *dev)
 {
-	size_t got = 0;
-	int fd = open(SE_DISK, O_RDONLY | O_CLOEXEC), rc = 0;
+	uint8_t m[2];
+	int fd = open(dev, O_RDONLY | O_CLOEXEC), rc = 0;
+	ssize_t r;
 
 	if (fd < 0)
 		return -errno;
-	while (got < PROBE_LEN) {
-		ssize_t r = pread(fd, b + got, PROBE_LEN - got, (off_t)got);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			rc = r < 0 ? -errno : -EIO;
-			break;
-		}
-		got += (size_t)r;
-	}
+	r = pread(fd, m, sizeof m, EXT_MAGIC_OFF);
+	if (r != (ssize_t)sizeof m)
+		rc = r < 0 ? -errno : -EIO;
 	close(fd);
-	return rc;
+	return rc < 0 ? rc : m[0] == 0x53 && m[1] == 0xef;
 }
 
-/* Runs mke2fs on the disk; bounded by SE_MKFS_WAIT_MS. */
-static int mkfs(void)
+/* Runs mke2fs on dev; bounded by SE_MKFS_WAIT_MS. */
+static int mkfs(const char *devpath)
 {
+	char dev[32];
 	char *const argv[] = { (char *)"mke2fs", (char *)"-q", (char *)"-F", (char *)"-t",
 			       (char *)"ext4", (char *)"-L", (char *)"sbs-data", (char *)"-m",
-			       (char *)"0", (char *)SE_DISK, NULL };
+			       (char *)"0", (char *)dev, NULL };
 	char *const envp[] = { NULL };
 	int st = 0, waited = 0;
 	pid_t pid, r;
 
+	snprintf(dev, sizeof dev, "%s", devpath);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -124,44 +141,129 @@ static int mkfs(void)
 	if (r < 0)
 		return -errno;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		log_err("hal se: %s %s failed (status %d)", SE_MKE2FS, SE_DISK,
+		log_err("hal se: %s %s failed (status %d)", SE_MKE2FS, dev,
 			WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 		return -EIO;
 	}
 	return 0;
 }
 
-static int se_open(const struct hal_cfg *cfg)
+/* The LUKS2 passphrase (vol.h); the sealed secret only when protected. */
+static int passphrase(char pass[static VOL_PASS_LEN + 1])
 {
-	uint8_t b[PROBE_LEN];
-	int rc;
+	uint8_t sealed[32];
+	int prot = se_protected_guest(), rc = 0;
 
-	(void)cfg;
-	if ((rc = wait_disk()) < 0)
+	if (prot && (rc = se_appliance_secret(sealed)) < 0)
 		return rc;
-	if ((rc = probe(b)) < 0) {
-		log_err("hal se: cannot read %s: %s", SE_DISK, strerror(-rc));
+	rc = vol_passphrase(getenv(SE_WSEED_ENV), getenv(SE_ESEED_ENV), prot ? sealed : NULL,
+			    pass);
+	wipe(sealed, sizeof sealed);
+	if (rc < 0)
+		log_err("hal se: %s and %s (1 to %d characters each) must be in the deploy-time "
+			"env (sbs appliance-env writes them)", SE_WSEED_ENV, SE_ESEED_ENV,
+			SE_MAX_SEED);
+	else
+		log_info("hal se: volume passphrase from %s and %s%s", SE_WSEED_ENV, SE_ESEED_ENV,
+			 prot ? " and the secret sealed in the SE image" : "");
+	return rc;
+}
+
+/* The console line for a disk sbsd will not touch. */
+static void refuse(int rc)
+{
+	const char *why;
+
+	switch (rc) {
+	case -EKEYREJECTED:
+		why = "it holds a LUKS2 volume that does not open with " SE_WSEED_ENV " and "
+		      SE_ESEED_ENV " of this deploy-time env (wrong seeds, or the disk of "
+		      "another appliance)";
+		break;
+	case -EINVAL:
+		why = "it has a LUKS header, but neither header copy is valid";
+		break;
+	case -ENOTSUP:
+		why = "its LUKS2 header has no keyslot sbs can use (pbkdf2-sha256, "
+		      "aes-xts-plain64)";
+		break;
+	case -EMEDIUMTYPE:
+		why = "it holds a plain ext2/3/4 file system, not a LUKS2 volume (sbs formats "
+		      "only blank disks)";
+		break;
+	default:
+		log_err("hal se: cannot open the data volume on %s: %s; powering off", SE_DISK,
+			strerror(-rc));
+		return;
+	}
+	log_err("hal se: REFUSING the data volume %s: %s. The disk was not written to; "
+		"powering off.", SE_DISK, why);
+}
+
+/* Maps the unlocked volume; wipes o->vk whatever happens. */
+static int map(struct vol_open *o, char *dev, size_t cap)
+{
+	struct dm_crypt c = {
+		.name = SE_MAP_NAME, .backing = SE_DISK, .offset = o->info.data_offset / 512,
+		.sectors = o->map_sectors, .iv_offset = o->info.iv_tweak,
+		.sector_size = o->info.sector_size, .key = o->vk, .key_len = LUKS2_VK_LEN,
+	};
+	int rc = dm_crypt_create(&c, dev, cap);
+
+	wipe(o->vk, sizeof o->vk);
+	if (rc < 0)
+		log_err("hal se: dm-crypt mapping of %s failed: %s", SE_DISK, strerror(-rc));
+	return rc;
+}
+
+static int mount_volume(const char *dev)
+{
+	int rc = has_ext4(dev);
+
+	if (rc == 0) {
+		log_info("hal se: no file system on the volume yet: formatting it (ext4)");
+		rc = mkfs(dev);
+	}
+	if (rc < 0)
 		return rc;
-	}
-	if (memcmp(b, luks_magic, sizeof luks_magic) == 0) {
-		log_err("hal se: %s has a LUKS header, but this build mounts a plain ext4 "
-			"volume; refusing to touch the disk", SE_DISK);
-		return -EMEDIUMTYPE;
-	}
-	if (b[EXT_MAGIC_OFF] != 0x53 || b[EXT_MAGIC_OFF + 1] != 0xef) {
-		log_info("hal se: %s has no file system: formatting it (ext4)", SE_DISK);
-		if ((rc = mkfs()) < 0)
-			return rc;
-	}
 	if (mkdir(INIT_DATA_MNT, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (mount(SE_DISK, INIT_DATA_MNT, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0) {
+	if (mount(dev, INIT_DATA_MNT, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0) {
 		rc = -errno;
-		log_err("hal se: cannot mount %s on %s: %s", SE_DISK, INIT_DATA_MNT,
+		log_err("hal se: REFUSING the data volume: its ext4 file system (%s) does not "
+			"mount on %s: %s; not reformatting it; powering off", dev, INIT_DATA_MNT,
 			strerror(-rc));
 		return rc;
 	}
-	log_info("hal se: %s mounted on %s", SE_DISK, INIT_DATA_MNT);
+	return 0;
+}
+
+static int se_open(const struct hal_cfg *cfg)
+{
+	char pass[VOL_PASS_LEN + 1], dev[32];
+	struct vol_open o;
+	int rc;
+
+	(void)cfg;
+	if ((rc = wait_disk()) < 0 || (rc = passphrase(pass)) < 0)
+		return rc;
+	rc = vol_unlock(SE_DISK, pass, 0, util_rng, NULL, &o);
+	wipe(pass, sizeof pass);
+	if (rc < 0) {
+		refuse(rc);
+		return rc;
+	}
+	if (o.formatted)
+		log_info("hal se: %s was blank: formatting it: LUKS2 written (%llu MiB of data)",
+			 SE_DISK, (unsigned long long)(o.map_sectors >> 11));
+	else
+		log_info("hal se: %s: LUKS2 volume %s opened%s", SE_DISK, o.info.uuid,
+			 o.info.used_secondary ? " (from the secondary header)" : "");
+	rc = map(&o, dev, sizeof dev);
+	wipe(&o, sizeof o);
+	if (rc < 0 || (rc = mount_volume(dev)) < 0)
+		return rc;
+	log_info("hal se: %s (dm-crypt over %s) mounted on %s", dev, SE_DISK, INIT_DATA_MNT);
 	return util_mkdirs(SE_DATA_DIR, 0700);
 }
 
@@ -205,10 +307,57 @@ static int se_protected_guest(void)
 	return c == '1';
 }
 
+/* The deployed attestation request, decoded into req (caller frees). */
+static int attest_request(uint8_t **req, size_t *len)
+{
+	const char *b64 = getenv(SE_ATT_ENV);
+	size_t n = b64 ? strlen(b64) : 0, cap = n / 4 * 3 + 3;
+
+	*req = NULL;
+	if (!n)
+		return -ENOKEY;
+	if (cap > SE_MAX_ARCB + 2 * UV_XHDR_LEN)
+		return -E2BIG;
+	*req = malloc(cap);
+	if (!*req)
+		return -ENOMEM;
+	if (cry_b64_decode(b64, n, *req, cap, len) < 0) {
+		free(*req);
+		*req = NULL;
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int se_attest(const uint8_t *user, size_t ulen, struct buf *out)
+{
+	struct uv_request rq;
+	uint8_t *req = NULL;
+	size_t len = 0;
+	int fd = -1, rc;
+
+	if (!se_protected_guest())
+		return -ENOTSUP;
+	rc = attest_request(&req, &len);
+	if (rc == 0 && (rc = uv_parse_request(req, len, &rq)) < 0)
+		log_err("hal se: %s is not a pvattest request (exchange format v1)", SE_ATT_ENV);
+	if (rc == 0 && (fd = open(UV_DEVICE, O_RDWR | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		log_err("hal se: cannot open %s: %s", UV_DEVICE, strerror(-rc));
+	}
+	if (rc == 0)
+		rc = uv_attest(fd, &rq, user, ulen, out);
+	if (fd >= 0)
+		close(fd);
+	free(req);
+	return rc;
+}
+
 const struct hal hal_se = {
 	.name = "se",
 	.open = se_open,
 	.data_dir = se_data_dir,
 	.appliance_secret = se_appliance_secret,
 	.protected_guest = se_protected_guest,
+	.attest = se_attest,
 };

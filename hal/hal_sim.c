@@ -177,10 +177,19 @@ static int sim_protected_guest(void)
 	return 0;
 }
 
+static int sim_attest(const uint8_t *user, size_t ulen, struct buf *out)
+{
+	(void)user;
+	(void)ulen;
+	(void)out;
+	return -ENOTSUP;
+}
+
 const struct hal hal_sim = {
 	.name = "sim",
 	.open = sim_open,
 	.data_dir = sim_data_dir,
 	.appliance_secret = sim_appliance_secret,
 	.protected_guest = sim_protected_guest,
+	.attest = sim_attest,
 };

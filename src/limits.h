@@ -137,6 +137,14 @@
 #define INIT_MAX_CMDLINE     4096   /* /proc/cmdline (COMMAND_LINE_SIZE on s390x) */
 #define INIT_MAX_ENV         (64u << 10) /* /etc/sbs/env: a few certificates */
 #define SE_MKFS_WAIT_MS      120000 /* mke2fs of a fresh volume under TCG */
+#define SE_MAX_SEED          256    /* one volume seed (SBS_WORKLOAD_SEED, SBS_ENV_SEED); ours are 64 hex */
+/* Attestation (hal/uv.c). The ARCB comes from the deploy-time env, the nonce
+ * from a client: both bounded before anything is allocated. */
+#define SE_MAX_NONCE         64     /* bytes of nonce in the user data (after the 32-byte SPKI hash) */
+#define SE_MAX_ARCB          (1u << 20)   /* attestation request CB (the kernel's UVIO_ATT_ARCB_MAX_LEN) */
+#define SE_MAX_MEAS          0x8000 /* measurement (UVIO_ATT_MEASUREMENT_MAX_LEN) */
+#define SE_MAX_ADD           0x8000 /* additional data (UVIO_ATT_ADDITIONAL_MAX_LEN) */
+#define SE_MAX_EVIDENCE      (SE_MAX_ARCB + SE_MAX_MEAS + SE_MAX_ADD + 0x200) /* exchange file */
 
 /* LUKS2 data volume (hal/luks2.c, hal/dm.c). The header is read from a disk
  * the host controls, so every count and size in it is bounded here. */
