@@ -6,7 +6,8 @@
  * EOF) so that it can stream to a sink without being kept. Sockets are
  * non-blocking and every wait is a poll() bounded by the I/O timeout and the
  * request deadline. Location is the only header read beyond what the parser
- * keeps; it is taken from a copy of the validated head.
+ * keeps; it is taken from a copy of the validated head, which a caller may
+ * also keep (req->keep_head) to read other headers with hcl_resp_header().
  */
 #include "hcl.h"
 
@@ -735,6 +736,16 @@ static int exchange(struct hcl_sess *s, const struct hcl_req *r, const char *met
 	if (rc < 0)
 		goto out;
 	resp->status = hp->msg.status;
+	if (r->keep_head) {
+		free(resp->head);
+		resp->head_len = 0;
+		if (!(resp->head = malloc(hlen + 1))) {
+			rc = seterr(s, -ENOMEM, "out of memory");
+			goto out;
+		}
+		memcpy(resp->head, head, hlen + 1);
+		resp->head_len = hlen;
+	}
 	snprintf(resp->content_type, sizeof resp->content_type, "%s", hp->msg.content_type);
 	b.max = r->max_body ? r->max_body : HTTP_MAX_RESP_BODY;
 	b.sink = r->sink;
@@ -842,6 +853,9 @@ int hcl_request(const struct hcl_req *r, struct hcl_resp *resp)
 	}
 	if (rc < 0) {
 		buf_free(&out);
+		free(resp->head);
+		resp->head = NULL;
+		resp->head_len = 0;
 		resp->status = 0;
 		return rc;
 	}
@@ -855,6 +869,36 @@ void hcl_resp_free(struct hcl_resp *r)
 	free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
+	free(r->head);
+	r->head = NULL;
+	r->head_len = 0;
+}
+
+int hcl_resp_header(const struct hcl_resp *r, const char *name, char *out, size_t cap)
+{
+	size_t nl = strlen(name);
+
+	if (cap)
+		out[0] = 0;
+	if (!r->head)
+		return -ENOENT;
+	for (const char *l = strchr(r->head, '\n'); l && l[1]; l = strchr(l + 1, '\n')) {
+		const char *v = l + 1 + nl, *e;
+
+		if (strncasecmp(l + 1, name, nl) != 0 || *v != ':')
+			continue;
+		for (v++; *v == ' ' || *v == '\t'; v++)
+			;
+		e = v + strcspn(v, "\r\n");
+		while (e > v && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		if ((size_t)(e - v) >= cap)
+			return -E2BIG;
+		memcpy(out, v, (size_t)(e - v));
+		out[e - v] = 0;
+		return (int)(e - v);
+	}
+	return -ENOENT;
 }
 
 void hcl_sess_init(struct hcl_sess *s)

@@ -31,7 +31,9 @@
  * a 2xx body is handed over in pieces as it arrives (nothing is kept), and
  * any other status's body is kept in resp->body (at most HCL_MAX_ERR_BODY);
  * without a sink the body is returned in resp->body. Response heads are
- * parsed by src/http.c.
+ * parsed by src/http.c. With req->keep_head the final response head is kept
+ * in resp->head and hcl_resp_header() reads one header of it (Location of a
+ * 202, WWW-Authenticate, Docker-Content-Digest, Range for the registry).
  *
  * Time: every wait is a poll() of at most sess->io_timeout_ms (0 =
  * HCL_IO_TIMEOUT_MS) and a whole request (redirects included) ends after
@@ -113,6 +115,7 @@ struct hcl_req {
 	hcl_sink_fn sink;                  /* NULL = collect into resp->body */
 	void *sink_ctx;
 	int no_redirect;
+	int keep_head;                     /* keep the final response head in resp->head */
 };
 
 struct hcl_resp {
@@ -123,9 +126,15 @@ struct hcl_resp {
 	uint64_t streamed;                 /* bytes handed to the sink */
 	char url[HCL_MAX_URL + 1];         /* the final URL (after redirects) */
 	int redirects;
+	char *head;                        /* with req->keep_head: malloc'd, NUL-terminated */
+	size_t head_len;
 };
 
 int hcl_request(const struct hcl_req *r, struct hcl_resp *resp);
 void hcl_resp_free(struct hcl_resp *r);
+/* The value of the first response header called name (case-insensitive) of a
+ * response kept with req->keep_head, trimmed, into out (cap bytes with the
+ * NUL): its length, -ENOENT if absent (or no head kept), -E2BIG if longer. */
+int hcl_resp_header(const struct hcl_resp *r, const char *name, char *out, size_t cap);
 
 #endif
