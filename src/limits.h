@@ -174,6 +174,8 @@
 #define REG_RETRIES          4      /* retries after the first try (5 tries) */
 #define REG_BACKOFF_MS       500    /* first retry delay; doubles */
 #define REG_CHUNK            (8u << 20)    /* PATCH chunk of a blob upload */
+#define REG_TOKEN_MAX_TTL    86400  /* s; a longer token lifetime is taken as a day */
+#define REG_MAX_BACKOFF_MS   30000  /* one retry delay never exceeds this */
 
 /* RUN sandbox (src/sandbox.c) and snapshots (src/snap.c). */
 #define SBX_MAX_ARGS         4096
