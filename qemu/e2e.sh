@@ -7,8 +7,13 @@
 # --noverify, the CSR bootstrap, status, init, update, get-publickey,
 # get-state-image; powers off through the monitor (system_powerdown) and
 # boots again from the same disk: the posted certificate verifies and the
-# public key and parameters are unchanged. Boot timings are printed for
-# information only. Every wait is bounded; QEMU is killed by the EXIT trap.
+# public key and parameters are unchanged. A third boot from the same disk
+# with another env seed must refuse the volume on the console, power off and
+# leave the disk image byte-identical (sha256 before and after). Then the
+# host's cryptsetup judges the volume: luksDump reads it, and
+# open --test-passphrase accepts hex(SHA-256(workload seed || env seed)),
+# computed here with sha256sum, and rejects another. Boot timings are printed
+# for information only. Every wait is bounded; QEMU is killed by the EXIT trap.
 set -euo pipefail
 QDIR=$(cd "$(dirname "$0")" && pwd)
 APP=$(cd "$1" && pwd)
@@ -59,11 +64,11 @@ cat env.cpio "$APP/initramfs.cpio.gz" >initrd
 truncate -s 256M disk.img
 ok "client certificate, env cpio ($(stat -c %s env.cpio) bytes), fresh 256 MiB disk"
 
-# boot NAME: starts QEMU in the background, sets QPID and T0
+# boot NAME [INITRD]: starts QEMU in the background, sets QPID and T0
 boot() {
 	T0=$(now)
 	rm -f "$W/mon.sock"
-	"$QDIR"/boot.sh "$APP/vmlinuz" "$W/initrd" "$W/disk.img" "$PORT" "$W/mon.sock" \
+	"$QDIR"/boot.sh "$APP/vmlinuz" "$W/${2:-initrd}" "$W/disk.img" "$PORT" "$W/mon.sock" \
 		>"$W/console-$1.log" 2>&1 </dev/null &
 	QPID=$!
 }
@@ -159,7 +164,44 @@ sbs update --env sbs-config.json || fail "update after reboot (parameters kept: 
 ok "second boot: posted certificate verifies; status and public key unchanged; parameters kept"
 powerdown
 ok "second power-off"
-if grep -rqs -e "pw-e2e-Do-Not-Leak" -e "$(jq -r .APPLIANCE_ENV_SEED sbs-config.json)" \
+
+# ---- third boot: the same disk with other seeds: refused, not written ----
+jq '.APPLIANCE_ENV_SEED = "00000000000000000000000000000000000000000000000000000000000000ff"' \
+	sbs-config.json >bad-config.json
+sbs appliance-env --env bad-config.json --out env-bad.cpio || fail "appliance-env (wrong seed)"
+cat env-bad.cpio "$APP/initramfs.cpio.gz" >initrd-bad
+SUM0=$(sha256sum <disk.img)
+boot 3 initrd-bad
+for i in $(seq 1 600); do
+	kill -0 "$QPID" 2>/dev/null || break
+	sleep 0.1
+done
+kill -0 "$QPID" 2>/dev/null && fail "the wrong-seed boot did not power off within 60 s"
+wait "$QPID" || fail "QEMU exit status $? after the wrong-seed boot"
+QPID=
+echo "# boot 3 (wrong seed): QEMU start -> power-off $(since "$T0") s"
+has "REFUSING the data volume /dev/vda: it holds a LUKS2 volume that does not open" \
+	"$W/console-3.log" || fail "no refusal on the console of the wrong-seed boot"
+has "listening on" "$W/console-3.log" && fail "the wrong-seed boot started the server"
+[ "$(sha256sum <disk.img)" = "$SUM0" ] || fail "the wrong-seed boot changed the disk image"
+ok "wrong seed: console refusal, power-off, disk image byte-identical"
+
+# ---- the host's cryptsetup judges the volume ----
+command -v cryptsetup >/dev/null || fail "cryptsetup is not installed (apt-get install cryptsetup-bin)"
+cryptsetup luksDump disk.img >dump.txt 2>"$W/err" || fail "cryptsetup luksDump"
+grep -Eq '^Version:[[:space:]]+2$' dump.txt && grep -q 'PBKDF:[[:space:]]*pbkdf2' dump.txt &&
+	grep -q 'cipher: aes-xts-plain64' dump.txt || fail "luksDump: not LUKS2/pbkdf2/aes-xts: $(cat dump.txt)"
+PASS=$(printf '%s' "$(jq -r .APPLIANCE_WORKLOAD_SEED sbs-config.json)$(jq -r .APPLIANCE_ENV_SEED sbs-config.json)" |
+	sha256sum | cut -c1-64)
+printf '%s' "$PASS" >vol.key
+cryptsetup open --test-passphrase --key-file vol.key disk.img 2>"$W/err" ||
+	fail "cryptsetup open --test-passphrase with hex(SHA-256(workload seed || env seed))"
+printf '%s' "$PASS" | tr 0-9a-f 1-9a-f0 >bad.key
+cryptsetup open --test-passphrase --key-file bad.key disk.img 2>/dev/null &&
+	fail "cryptsetup accepted a wrong passphrase"
+ok "host cryptsetup: luksDump reads LUKS2/pbkdf2/aes-xts-plain64; the derived passphrase opens it, another does not"
+
+if grep -rqs -e "pw-e2e-Do-Not-Leak" -e "$PASS" -e "$(jq -r .APPLIANCE_ENV_SEED sbs-config.json)" \
 	-e "$(jq -r .APPLIANCE_SECRET sbs-config.json)" console-*.log; then
 	fail "a secret reached the console"
 fi
