@@ -5,7 +5,10 @@
  * (origin in tests/vectors/luks2_gen.py), AF split/merge, format and open of
  * a temporary image with the right and wrong passphrase, header copies
  * (corrupt primary, both corrupt, newer secondary), unsupported keyslots and
- * the dm table string. Without arguments it is a unit test. With arguments it
+ * the dm table string; hal/vol.h: the passphrase formula (answers from
+ * Python's hashlib/hmac) and open-or-format on an image file (blank ->
+ * formatted, LUKS -> opened, wrong passphrase and foreign disks -> refused
+ * with the file byte-identical, lost primary header -> still LUKS). Without arguments it is a unit test. With arguments it
  * is the driver of tests/it_luks2.sh, where the real cryptsetup judges:
  *   format IMG PASS [ITER]   format IMG (ITER 0 = benchmark; default 1000)
  *   open IMG PASS            exit 0 and print SHA-256(volume key) in hex,
@@ -27,6 +30,7 @@
 #include "luks2.h"
 #include "tutil.h"
 #include "util.h"
+#include "vol.h"
 
 #define IMG_SIZE ((uint64_t)LUKS2_DATA_OFFSET + LUKS2_MIN_DATA)
 #define FAST_ITER 1000u
@@ -442,6 +446,97 @@ static int cmd_map(const char *dev, const char *pass, const char *name)
 	return 0;
 }
 
+/* ---- vol: passphrase and open-or-format ---- */
+
+static void test_vol_passphrase(void)
+{
+	uint8_t sealed[32];
+	char pass[VOL_PASS_LEN + 1], big[SE_MAX_SEED + 2];
+
+	for (int i = 0; i < 32; i++)
+		sealed[i] = (uint8_t)i;
+	/* python3: hashlib.sha256(b"workload-seed-1env-seed-2").hexdigest() */
+	CHECK(vol_passphrase("workload-seed-1", "env-seed-2", NULL, pass) == 0);
+	CHECK(!strcmp(pass, "d55f7b8f83b80e9a90df80e055a605941a9c7d219d94d6067c4cf5febbb20e96"));
+	/* hmac.new(bytes(range(32)), b"workload-seed-1env-seed-2", hashlib.sha256) */
+	CHECK(vol_passphrase("workload-seed-1", "env-seed-2", sealed, pass) == 0);
+	CHECK(!strcmp(pass, "266ec943f553f51a95a60e09f7201c3a960de006917f1d5278a7255223ed2ff9"));
+	CHECK(vol_passphrase(NULL, "e", NULL, pass) == -EINVAL && !pass[0]);
+	CHECK(vol_passphrase("w", "", NULL, pass) == -EINVAL);
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	CHECK(vol_passphrase(big, "e", NULL, pass) == -EINVAL);
+	big[SE_MAX_SEED] = 0;
+	CHECK(vol_passphrase(big, "e", NULL, pass) == 0);
+}
+
+/* SHA-256 of the whole file: "the disk was not written to". */
+static void file_hash(const char *path, uint8_t h[32])
+{
+	uint8_t *p = NULL;
+	size_t len = 0;
+
+	memset(h, 0, 32);
+	if (util_read_file(path, IMG_SIZE + 1, &p, &len) == 0)
+		cry_sha256(p, len, h);
+	free(p);
+}
+
+static void test_vol_unlock(void)
+{
+	char path[256];
+	const char *dir = getenv("TMPDIR");
+	uint8_t vk1[64], h0[32], h1[32], zero[16384] = { 0 };
+	struct vol_open o;
+	enum vol_kind k;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/sbs-vol-XXXXXX", dir ? dir : "/tmp");
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK(ftruncate(fd, (off_t)IMG_SIZE) == 0);
+	CHECK(vol_probe(fd, IMG_SIZE, &k) == 0 && k == VOL_BLANK);
+	/* blank: formatted, mapped size = everything after the metadata */
+	CHECK(vol_unlock(path, "pass-1", FAST_ITER, util_rng, NULL, &o) == 0);
+	CHECK(o.formatted == 1 && o.kind == VOL_BLANK);
+	CHECK(o.map_sectors == LUKS2_MIN_DATA / 512 && o.info.data_offset == LUKS2_DATA_OFFSET);
+	memcpy(vk1, o.vk, 64);
+	CHECK(vol_probe(fd, IMG_SIZE, &k) == 0 && k == VOL_LUKS);
+	/* LUKS: opened, same key, nothing written */
+	file_hash(path, h0);
+	CHECK(vol_unlock(path, "pass-1", FAST_ITER, util_rng, NULL, &o) == 0);
+	CHECK(o.formatted == 0 && o.kind == VOL_LUKS && !memcmp(o.vk, vk1, 64));
+	/* wrong passphrase: refused, key zeroed, file byte-identical */
+	CHECK(vol_unlock(path, "pass-2", FAST_ITER, util_rng, NULL, &o) == -EKEYREJECTED);
+	CHECK(!memcmp(o.vk, zero, 64));
+	file_hash(path, h1);
+	CHECK(!memcmp(h0, h1, 32));
+	/* primary header lost: the secondary still says LUKS, so no reformat */
+	CHECK(pwrite(fd, zero, sizeof zero, 0) == (ssize_t)sizeof zero);
+	CHECK(vol_probe(fd, IMG_SIZE, &k) == 0 && k == VOL_LUKS);
+	CHECK(vol_unlock(path, "pass-1", FAST_ITER, util_rng, NULL, &o) == 0);
+	CHECK(o.formatted == 0 && o.info.used_secondary == 1 && !memcmp(o.vk, vk1, 64));
+	/* a plain ext4 superblock and no LUKS header: foreign, untouched */
+	CHECK(pwrite(fd, zero, sizeof zero, 16384) == (ssize_t)sizeof zero);
+	CHECK(pwrite(fd, "\x53\xef", 2, 1024 + 0x38) == 2);
+	CHECK(vol_probe(fd, IMG_SIZE, &k) == 0 && k == VOL_FOREIGN);
+	file_hash(path, h0);
+	CHECK(vol_unlock(path, "pass-1", FAST_ITER, util_rng, NULL, &o) == -EMEDIUMTYPE);
+	file_hash(path, h1);
+	CHECK(!memcmp(h0, h1, 32));
+	/* too small to format */
+	CHECK(ftruncate(fd, 0) == 0 && ftruncate(fd, LUKS2_DATA_OFFSET) == 0);
+	CHECK(vol_unlock(path, "pass-1", FAST_ITER, util_rng, NULL, &o) < 0);
+	CHECK(vol_unlock("/nonexistent/disk", "p", FAST_ITER, util_rng, NULL, &o) == -ENOENT);
+	CHECK(vol_unlock(path, "", FAST_ITER, util_rng, NULL, &o) == -EINVAL);
+	wipe(vk1, sizeof vk1);
+	wipe(&o, sizeof o);
+	close(fd);
+	unlink(path);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "format"))
@@ -468,5 +563,7 @@ int main(int argc, char **argv)
 	test_format_open();
 	test_dev_limits();
 	test_dm_params();
+	test_vol_passphrase();
+	test_vol_unlock();
 	return tu_done("test_luks2");
 }
