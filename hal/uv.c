@@ -78,8 +78,8 @@ int uv_parse_request(const uint8_t *p, size_t len, struct uv_request *rq)
 	    be32(p + 8) != XCH_VERSION)
 		return -EINVAL;
 	size = be32(p + 12);
-	aoff = be32(p + 24);
-	alen = be32(p + 28);
+	alen = be32(p + 24);
+	aoff = be32(p + 28);
 	rq->meas_len = be32(p + 32);
 	rq->add_len = be32(p + 40);
 	if (size < UV_XHDR_LEN || size > len || aoff < UV_XHDR_LEN || aoff > size ||
