@@ -3,6 +3,7 @@
  * api: request routing and the HPSB endpoint handlers (api.h).
  */
 #include "api.h"
+#include "api_attest.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -570,6 +571,10 @@ void api_handle(const struct http_msg *req, struct srv_reply *r)
 
 	snprintf(path, sizeof path, "%s", req->target);
 	path[strcspn(path, "?#")] = 0;
+	if (req->method == HTTP_GET && strcmp(path, "/attestation") == 0) {
+		api_attest(req->target, A.hal, r);   /* reads its own query string */
+		return;
+	}
 	rt = route_find(req->method, path, &arg, &known);
 	if (!rt) {
 		if (known)
