@@ -188,11 +188,20 @@
 #define IMG_MAX_COPY_FILES   1000000 /* files one COPY/ADD may place */
 #define IMG_MAX_CONFIG_JSON  (1u << 20) /* the image config we write */
 
-/* Signatures, provenance, manifests (src/sigstore.c, src/provenance.c, src/mfst.c). */
+/* Signatures, provenance, manifests (src/sigstore.c, src/prov.c, src/mfst.c).
+ * A registry and a manifest file are untrusted: every size is bounded here. */
 #define SIG_MAX_PAYLOAD      (64u << 10)   /* a cosign simple-signing payload */
 #define SIG_MAX_ENVELOPE     (4u << 20)    /* a DSSE envelope */
+#define SIG_MAX_STATEMENT    (3u << 20)    /* the statement inside (3/4 of its base64) */
+#define SIG_MAX_LAYERS       64     /* signatures in one .sig/.att manifest (cosign appends) */
+#define SIG_MAX_ENV_SIGS     16     /* signatures in one DSSE envelope */
+#define SIG_MAX_B64SIG       1024   /* base64 of one signature (SIG_MAX bytes of DER) */
+#define SIG_MAX_ATT_MANIFEST (256u << 10)  /* a .sig/.att manifest: 64 layers of ~1 KiB */
+#define SIG_MAX_FIELD        1024   /* a docker-reference, creator or keyid string */
+#define SIG_MAX_CA_FILE      (4u << 20)    /* `sbs verify --ca`: a CA bundle (Debian's ~200 KiB) */
 #define MFST_MAX_LOG         (64u << 20)   /* build.log put into a manifest */
 #define MFST_MAX_SIZE        (256u << 20)  /* one .sig.tbz */
+#define MFST_MAX_NAME        255    /* "manifest.<build_name>" (a file name) */
 
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 

@@ -38,4 +38,23 @@ int mfst_create(const struct mfst_in *in, sig_sign_fn sign, void *sctx, int outf
 int mfst_verify(const uint8_t *sigtbz, size_t n, const uint8_t *pub, size_t publen,
 		char *err, size_t errcap);
 
+/* ---- the pieces, for the client (added) ---- */
+
+/* Splits a .sig.tbz (untrusted, at most MFST_MAX_SIZE): exactly the two
+ * top-level regular files <name>.tbz and <name>.sig (directory "" allowed),
+ * name copied out (at most MFST_MAX_NAME). *tbz and *sig malloc'd.
+ * -EINVAL malformed (err says why). */
+int mfst_split(const uint8_t *sigtbz, size_t n, char *name, size_t namecap, uint8_t **tbz,
+	       size_t *tlen, uint8_t **sig, size_t *slen, char *err, size_t errcap);
+/* Verifies hex sig (either case; one trailing newline tolerated, as
+ * Python's bytes.fromhex would) over SHA-256(tbz) under an RSA public key
+ * PEM. 0, -EBADMSG (signature), -EINVAL (bad hex or key). */
+int mfst_verify_tbz(const uint8_t *tbz, size_t tlen, const uint8_t *sig, size_t slen,
+		    const uint8_t *pub, size_t publen, char *err, size_t errcap);
+/* build.py's --verify-test: unpacks tbz below a fresh directory in tmpdir,
+ * adds git/fake and repacks only git/ into out, which therefore no longer
+ * matches the signature. The directory is removed again. */
+int mfst_tamper(const uint8_t *tbz, size_t n, const char *tmpdir, struct buf *out,
+		char *err, size_t errcap);
+
 #endif

@@ -54,6 +54,54 @@ int sig_verify_signature(struct reg_client *c, const char *repo, const char *wan
 			 const char *digest, const uint8_t *pub, size_t publen,
 			 char *err, size_t errcap);
 
+/* ---- attachment manifests (shared by .sig and .att; added) ---- */
+
+#define SIG_MT_SIMPLESIGNING "application/vnd.dev.cosign.simplesigning.v1+json"
+#define SIG_MT_DSSE          "application/vnd.dsse.envelope.v1+json"
+#define SIG_ANN_SIGNATURE    "dev.cosignproject.cosign/signature"
+#define SIG_ANN_PREDICATE    "predicateType"
+#define SIG_TYPE_COSIGN      "cosign container image signature"
+
+/* One layer of a .sig/.att manifest as parsed (strings bounded, digest
+ * checked); sig is the signature annotation ("" when absent). */
+struct sig_layer {
+	char media_type[REG_MAX_MEDIATYPE + 1];
+	char digest[REG_DIGEST_LEN + 1];
+	uint64_t size;
+	char sig[SIG_MAX_B64SIG + 1];
+};
+/* Strict parse of an attachment manifest (untrusted): OCI image manifest
+ * members only, schemaVersion 2, a config descriptor, at most SIG_MAX_LAYERS
+ * layers, every descriptor with a string mediaType, a valid sha256 digest,
+ * an integer size, string annotations. layers[] has room for SIG_MAX_LAYERS.
+ * -EBADMSG (err says why), -E2BIG over SIG_MAX_ATT_MANIFEST. */
+int sig_att_parse(const uint8_t *p, size_t n, struct sig_layer *layers, size_t *nlayers,
+		  char *err, size_t errcap);
+/* Pure: the config and manifest for an attachment tag holding the layers
+ * of old (a manifest as fetched, or NULL) plus one new layer (media type mt,
+ * blob digest/size, signature annotation sig_b64, and predicateType pred
+ * when non-NULL). Existing layers are copied unchanged (cosign appends).
+ * Returns 1 (and no output) if old already has a layer with this digest,
+ * 0 with config/manifest filled, or <0. */
+struct sig_new_layer {
+	const char *media_type;
+	const char *digest;
+	uint64_t size;
+	const char *sig_b64;
+	const char *predicate;
+};
+int sig_att_build(const uint8_t *old, size_t oldn, const struct sig_new_layer *l,
+		  struct buf *config, struct buf *manifest, char *err, size_t errcap);
+/* Pushes blob (media type mt) as a new layer of the attachment tag
+ * sig_tag(digest, suffix): blob, config, then the manifest (appending to an
+ * existing one, see sig_att_build). */
+int sig_attach(struct reg_client *c, const char *repo, const char *digest, const char *suffix,
+	       const char *mt, const uint8_t *blob, size_t n, const char *sig_b64,
+	       const char *pred, char *err, size_t errcap);
+/* Fetches and parses the attachment manifest (-ENOENT when there is none). */
+int sig_att_fetch(struct reg_client *c, const char *repo, const char *digest, const char *suffix,
+		  struct sig_layer *layers, size_t *nlayers, char *err, size_t errcap);
+
 /* ---- provenance ---- */
 
 struct prov_material { const char *uri; const char *digest; }; /* digest "sha256:.." or "sha1:.." */
@@ -86,6 +134,22 @@ int prov_envelope(const uint8_t *stmt, size_t n, sig_sign_fn sign, void *sctx, s
 /* Verifies an envelope under pub and returns the statement (malloc'd). */
 int prov_envelope_open(const uint8_t *env, size_t n, const uint8_t *pub, size_t publen,
 		       uint8_t **stmt, size_t *slen, char *err, size_t errcap);
+/* DSSE pre-authentication encoding: "DSSEv1 <len(type)> <type> <len(body)> <body>". */
+int prov_pae(const char *type, const uint8_t *body, size_t n, struct buf *out);
+/* What a verifier prints from a statement (strict check of the fields
+ * prov_statement writes and prov_verify relies on): the subject's sha256
+ * digest must equal want_digest ("sha256:<hex>") when non-NULL. Strings
+ * are copied (truncation is an error); absent ones are "". */
+struct prov_summary {
+	char subject[REG_MAX_REPO + HCL_MAX_HOST + 16];
+	char git_url[HCL_MAX_URL + 1];
+	char git_commit[41];
+	char git_ref[GIT_MAX_REFNAME + 1];
+	char builder_id[SIG_MAX_FIELD + 1];
+	char finished[32];
+};
+int prov_statement_check(const uint8_t *stmt, size_t n, const char *want_digest,
+			 struct prov_summary *s, char *err, size_t errcap);
 /* Pushes an envelope as the .att attachment of digest. */
 int prov_push(struct reg_client *c, const char *repo, const char *digest, const uint8_t *env,
 	      size_t n, char *err, size_t errcap);
