@@ -118,6 +118,8 @@ int cli_cmd_sign_csr(struct cli *c);
 int cli_cmd_instance_env(struct cli *c);
 /* cli_appliance.c: the appliance env cpio (--out FILE) */
 int cli_cmd_appliance_env(struct cli *c);
+/* cli_attest.c: GET /attestation, evidence to --out FILE */
+int cli_cmd_attest(struct cli *c);
 
 int cli_cmd_status(struct cli *c);
 int cli_cmd_init(struct cli *c);

@@ -72,6 +72,15 @@ static const struct command commands[] = {
 	  "secret and never printed. See docs/appliance.md.\n"
 	  "Config: HOSTNAME, CAPATH, CLIENT_CRT_KEY, CERTPATH. Flags: --out FILE.\n"
 	  "Writes: FILE (default ./sbs-appliance-env.cpio), the config (seeds, once).\n" },
+	{ "attest", cli_cmd_attest, 1,
+	  "save Secure Execution attestation evidence (GET /attestation)",
+	  "Asks the appliance for evidence binding SHA-256 of its TLS public key and a nonce,\n"
+	  "checks that binding, and saves the pvattest exchange file for `pvattest verify`.\n"
+	  "Outside Secure Execution (QEMU) the server says \"not protected\" and nothing is\n"
+	  "written. See docs/attestation.md.\n"
+	  "Config: HOSTNAME, CICD_PORT, CERTPATH. Flags: --nonce HEX (default: 32 random bytes),\n"
+	  "--out FILE, --noverify.\n"
+	  "Writes: FILE (default ./sbs-attestation.bin).\n" },
 	{ "get-server-csr", cli_cmd_get_server_csr, 1,
 	  "fetch the server's CSR (GET /csr/<HOSTNAME>, server not verified)",
 	  "Asks a server deployed without SERVER_CRT/SERVER_KEY for its certificate signing\n"
@@ -205,7 +214,8 @@ static const struct flag flags[] = {
 	{ "key-id", F_VAL, 0, "ID", "accepted for compatibility, unused" },
 	{ "email", F_VAL, 0, "ADDR", "accepted for compatibility, unused" },
 	{ "isv-secrets", F_COUNT, offsetof(struct cli, isv_secrets), NULL, "accepted for compatibility, unused" },
-	{ "out", F_VAL, 0, "FILE", "`appliance-env`: output file" },
+	{ "out", F_VAL, 0, "FILE", "`appliance-env`, `attest`: output file" },
+	{ "nonce", F_VAL, 0, "HEX", "`attest`: nonce (1 to 64 bytes in hex)" },
 	{ "rsa", F_COUNT, offsetof(struct cli, rsa), NULL, "create-*-cert: RSA-2048 keys instead of ECDSA P-256" },
 };
 #define NFLAGS (sizeof flags / sizeof flags[0])
