@@ -6,8 +6,9 @@
 # forwarded to the guest's 443, then drives the host client SBS: status
 # --noverify, the CSR bootstrap, status, init, update, get-publickey,
 # get-state-image; powers off through the monitor (system_powerdown) and
-# boots again from the same disk: the posted certificate verifies and the
-# public key and parameters are unchanged. A third boot from the same disk
+# boots again from the same disk: the posted certificate verifies, the
+# public key and parameters are unchanged, and `sbs attest` is told plainly
+# that the guest is not protected (QEMU cannot emulate Secure Execution). A third boot from the same disk
 # with another env seed must refuse the volume on the console, power off and
 # leave the disk image byte-identical (sha256 before and after). Then the
 # host's cryptsetup judges the volume: luksDump reads it, and
@@ -162,6 +163,12 @@ sbs get-publickey --env sbs-config.json || fail "get-publickey after reboot"
 cmp -s pub-1.pem "$(ls manifest.*-public.pem | head -n1)" || fail "manifest public key changed across reboot"
 sbs update --env sbs-config.json || fail "update after reboot (parameters kept: RUNTIME_TYPE unchanged)"
 ok "second boot: posted certificate verifies; status and public key unchanged; parameters kept"
+"$SBS" attest --env sbs-config.json --nonce 00c0ffee --out att.bin >"$W/out" 2>"$W/err" &&
+	fail "sbs attest succeeded under QEMU (no Secure Execution here)"
+has "not protected: /sys/firmware/uv/prot_virt_guest is 0 or absent" "$W/err" ||
+	fail "sbs attest: no 'not protected' statement: $(cat "$W/err")"
+[ -e att.bin ] && fail "sbs attest wrote evidence although the guest is not protected"
+ok "GET /attestation under QEMU: 'not protected' (HTTP 503), sbs attest saves nothing"
 powerdown
 ok "second power-off"
 
