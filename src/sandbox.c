@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox: one RUN step in namespaces. sbx_run() forks a middle process that
+ * unshares the namespaces, makes every mount private, bind-mounts the rootfs
+ * onto itself (nodev, nosuid) and forks the step's process, PID 1 of the new
+ * pid namespace. That process mounts /proc (with the dangerous files masked
+ * and /proc/sys and friends read-only) and a small /dev, pivots into the
+ * rootfs, detaches the old root, drops capabilities and identity, closes every
+ * descriptor but 0, 1, 2 and execs. The middle process waits, kills on
+ * timeout, and reports the status. Both report through one close-on-exec pipe
+ * of fixed-size messages, so a failure before exec (no /bin/sh in the image,
+ * a bad workdir) reaches the caller as a line of text instead of an exit
+ * code. Contract in sandbox.h; the isolation model in docs/sandbox.md.
+ */
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arc.h"
+#include "limits.h"
+#include "util.h"
+
+/* ---- messages from the sandbox processes ---- */
+
+enum { MSG_ERR = 1, MSG_STATUS, MSG_TIMEOUT };
+struct msg {
+	int32_t kind;
+	int32_t code;           /* MSG_ERR: -errno; else the raw wait status */
+	char text[248];
+};                              /* under PIPE_BUF: one write is atomic */
+
+struct ctx {
+	const struct sbx_opts *o;
+	const char *hostname, *workdir, *const *groups_unused;
+	unsigned uid, gid, timeout_s;
+	pid_t parent;
+	int msgfd;
+	char oldroot[40];       /* the pivot directory, a random name in the rootfs */
+};
+
+static void send_msg(int fd, int kind, int code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void send_msg(int fd, int kind, int code, const char *fmt, ...)
+{
+	struct msg m = { .kind = kind, .code = code };
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(m.text, sizeof m.text, fmt, ap);
+		va_end(ap);
+	}
+	while (write(fd, &m, sizeof m) < 0 && errno == EINTR)
+		;
+}
+
+/* Reports a setup failure (errno is read first) and ends the process. */
+#define DIE(c, what, ...) do { \
+	int e_ = errno ? errno : EIO; \
+	send_msg((c)->msgfd, MSG_ERR, -e_, what ": %s", __VA_ARGS__, strerror(e_)); \
+	_exit(126); \
+} while (0)
+
+static void pathcat(char *out, size_t cap, const char *a, const char *b)
+{
+	if ((size_t)snprintf(out, cap, "%s/%s", a, b) >= cap)
+		out[0] = 0;     /* an empty path fails every call below */
+}
+
+/* ---- /proc and /dev of the step ---- */
+
+/* Files of /proc covered by the host's /dev/null, directories by an empty
+ * read-only tmpfs, and trees made read-only (docker's list): writes to
+ * /proc/sys (core_pattern!) and /proc/sysrq-trigger act on the whole host,
+ * and only file modes guard them from uid 0. */
+static const char *const proc_null[] = {
+	"kcore", "keys", "latency_stats", "timer_list", "timer_stats", "sched_debug",
+	"sysrq-trigger", "kallsyms", "kmsg",
+};
+static const char *const proc_empty[] = { "acpi", "asound", "scsi", "driver" };
+static const char *const proc_ro[] = { "sys", "irq", "bus", "fs" };
+
+static int real_dir(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+}
+
+static void mount_proc(const struct ctx *c)
+{
+	char proc[SBX_MAX_PATH], p[SBX_MAX_PATH];
+	size_t i;
+
+	pathcat(proc, sizeof proc, c->o->rootfs, "proc");
+	errno = ENOTDIR;
+	if (!real_dir(proc))
+		DIE(c, "mount /proc: %s", "/proc of the image");
+	if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		DIE(c, "mount /proc%s", "");
+	for (i = 0; i < sizeof proc_null / sizeof proc_null[0]; i++) {
+		pathcat(p, sizeof p, proc, proc_null[i]);
+		if (access(p, F_OK) == 0 && mount("/dev/null", p, NULL, MS_BIND, NULL) < 0)
+			DIE(c, "mask /proc/%s", proc_null[i]);
+	}
+	for (i = 0; i < sizeof proc_empty / sizeof proc_empty[0]; i++) {
+		pathcat(p, sizeof p, proc, proc_empty[i]);
+		if (real_dir(p) && mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV |
+					 MS_NOEXEC, "size=0,mode=0555") < 0)
+			DIE(c, "mask /proc/%s", proc_empty[i]);
+	}
+	for (i = 0; i < sizeof proc_ro / sizeof proc_ro[0]; i++) {
+		pathcat(p, sizeof p, proc, proc_ro[i]);
+		if (!real_dir(p))
+			continue;
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV |
+			  MS_NOEXEC, NULL) < 0)
+			DIE(c, "read-only /proc/%s", proc_ro[i]);
+	}
+}
+
+static const char *const dev_nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+static const char *const dev_links[][2] = {
+	{ "fd", "/proc/self/fd" }, { "stdin", "/proc/self/fd/0" },
+	{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" }, { "ptmx", "pts/ptmx" },
+};
+
+static void mount_dev(const struct ctx *c)
+{
+	char dev[SBX_MAX_PATH], p[SBX_MAX_PATH], host[64], opt[64];
+	size_t i;
+	int fd;
+
+	pathcat(dev, sizeof dev, c->o->rootfs, "dev");
+	errno = ENOTDIR;
+	if (!real_dir(dev))
+		DIE(c, "mount /dev: %s", "/dev of the image");
+	snprintf(opt, sizeof opt, "mode=0755,size=%u", (unsigned)SBX_DEV_BYTES);
+	if (mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opt) < 0)
+		DIE(c, "mount /dev%s", "");
+	for (i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
+		snprintf(host, sizeof host, "/dev/%s", dev_nodes[i]);
+		pathcat(p, sizeof p, dev, dev_nodes[i]);
+		if ((fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666)) < 0)
+			DIE(c, "/dev/%s", dev_nodes[i]);
+		close(fd);
+		if (mount(host, p, NULL, MS_BIND, NULL) < 0)
+			DIE(c, "bind /dev/%s", dev_nodes[i]);
+	}
+	pathcat(p, sizeof p, dev, "pts");
+	if (mkdir(p, 0755) < 0 || mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+					 "newinstance,ptmxmode=0666,mode=0620") < 0)
+		DIE(c, "mount /dev/pts%s", "");
+	pathcat(p, sizeof p, dev, "shm");
+	snprintf(opt, sizeof opt, "mode=1777,size=%u", (unsigned)SBX_SHM_BYTES);
+	if (mkdir(p, 01777) < 0 || mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opt) < 0)
+		DIE(c, "mount /dev/shm%s", "");
+	for (i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
+		pathcat(p, sizeof p, dev, dev_links[i][0]);
+		if (symlink(dev_links[i][1], p) < 0)
+			DIE(c, "/dev/%s", dev_links[i][0]);
+	}
+}
+
+/* pivot_root into the rootfs, then the old root is detached and its
+ * directory removed: nothing of the host's file system stays reachable. */
+static void enter_root(const struct ctx *c)
+{
+	char old[SBX_MAX_PATH], inner[64];
+
+	pathcat(old, sizeof old, c->o->rootfs, c->oldroot);
+	snprintf(inner, sizeof inner, "/%s", c->oldroot);
+	if (mkdir(old, 0700) < 0)
+		DIE(c, "pivot directory%s", "");
+	if (syscall(SYS_pivot_root, c->o->rootfs, old) < 0)
+		DIE(c, "pivot_root%s", "");
+	if (chdir("/") < 0 || umount2(inner, MNT_DETACH) < 0)
+		DIE(c, "detach the old root%s", "");
+	if (rmdir(inner) < 0)
+		DIE(c, "remove the pivot directory%s", "");
+	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
+		DIE(c, "sethostname%s", "");
+	/* now inside the image: symlinks resolve within it, ".." stops at / */
+	if (strcmp(c->workdir, "/") && util_mkdirs(c->workdir, 0755) < 0) {
+		errno = errno ? errno : EIO;
+		DIE(c, "workdir \"%.100s\"", c->workdir);
+	}
+	if (chdir(c->workdir) < 0)
+		DIE(c, "workdir \"%.100s\"", c->workdir);
+}
+
+/* ---- descriptors, capabilities, identity ---- */
+
+static void setup_fds(struct ctx *c)
+{
+	int of = fcntl(c->o->out_fd, F_DUPFD_CLOEXEC, 3);
+	int m = fcntl(c->msgfd, F_DUPFD_CLOEXEC, 3);
+	int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (of < 0 || m < 0 || nul < 0)
+		DIE(c, "descriptors%s", "");
+	c->msgfd = m;
+	if (dup2(nul, 0) < 0 || dup2(of, 1) < 0 || dup2(of, 2) < 0)
+		DIE(c, "descriptors%s", "");
+	/* everything else goes: the builder's sockets, files, directories */
+	if (syscall(SYS_close_range, 3u, (unsigned)m - 1, 0u) < 0 ||
+	    syscall(SYS_close_range, (unsigned)m + 1, ~0u, 0u) < 0) {
+		struct rlimit rl;
+		unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ?
+			(unsigned)rl.rlim_cur : (1u << 20);
+		for (unsigned fd = 3; fd < top; fd++)
+			if ((int)fd != m)
+				close((int)fd);
+	}
+}
+
+/* Kept in the bounding set (docker's defaults without NET_RAW and
+ * AUDIT_WRITE): what package installs need (chown, chmod of others' files,
+ * setuid/setgid by root, setcap, mknod) and nothing else. Every other
+ * capability the kernel knows, including ones newer than this list, is
+ * dropped. */
+#define CAPB(n) (1ull << (n))
+static const uint64_t caps_kept =
+	CAPB(0) /* CHOWN */ | CAPB(1) /* DAC_OVERRIDE */ | CAPB(3) /* FOWNER */ |
+	CAPB(4) /* FSETID */ | CAPB(5) /* KILL */ | CAPB(6) /* SETGID */ | CAPB(7) /* SETUID */ |
+	CAPB(8) /* SETPCAP */ | CAPB(10) /* NET_BIND_SERVICE */ | CAPB(18) /* SYS_CHROOT */ |
+	CAPB(27) /* MKNOD */ | CAPB(31) /* SETFCAP */;
+
+struct cap_hdr {
+	uint32_t version;
+	int pid;
+};
+struct cap_data {
+	uint32_t effective, permitted, inheritable;
+};
+
+static void drop_caps(const struct ctx *c)
+{
+	struct cap_hdr h = { 0x20080522, 0 };   /* _LINUX_CAPABILITY_VERSION_3 */
+	struct cap_data d[2];
+
+	for (int cap = 0; cap < 64; cap++) {
+		if (caps_kept & CAPB(cap))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0) {
+			if (errno == EINVAL)
+				break;          /* past the kernel's last capability */
+			DIE(c, "drop capability %d", cap);
+		}
+	}
+	/* no inheritable or ambient capability may carry a dropped one over exec */
+	if (syscall(SYS_capget, &h, d) < 0)
+		DIE(c, "capget%s", "");
+	d[0].inheritable = 0;
+	d[1].inheritable = 0;
+	if (syscall(SYS_capset, &h, d) < 0)
+		DIE(c, "capset%s", "");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		DIE(c, "clear ambient capabilities%s", "");
+}
+
+static void set_identity(const struct ctx *c)
+{
+	gid_t g = (gid_t)c->gid;
+
+	if (setgroups(1, &g) < 0 || setgid(g) < 0)
+		DIE(c, "set group %u", c->gid);
+	if (setuid((uid_t)c->uid) < 0)
+		DIE(c, "set user %u", c->uid);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		DIE(c, "no_new_privs%s", "");
+	/* a credential change clears it: set again (the middle process is the parent) */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		DIE(c, "pdeathsig%s", "");
+}
+
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	for (int s = 1; s < 65; s++)
+		sigaction(s, &sa, NULL);        /* fails harmlessly for KILL, STOP, reserved */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* execve, with a PATH search (the step's PATH) for a name without '/'. */
+static void exec_step(const struct ctx *c)
+{
+	const char *const *argv = c->o->argv, *path = NULL;
+	char *const *av = (char *const *)(uintptr_t)argv;      /* execve's historic type */
+	char *const *ev = (char *const *)(uintptr_t)c->o->envp;
+	char file[SBX_MAX_PATH];
+	int err = ENOENT;
+
+	if (strchr(argv[0], '/')) {
+		execve(argv[0], av, ev);
+		err = errno;
+	} else {
+		for (const char *const *e = c->o->envp; *e && !path; e++)
+			if (!strncmp(*e, "PATH=", 5))
+				path = *e + 5;
+		if (!path)
+			path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+		while (*path) {
+			size_t n = strcspn(path, ":");
+			if ((size_t)snprintf(file, sizeof file, "%.*s/%s", (int)n, path, argv[0]) <
+			    sizeof file) {
+				execve(file, av, ev);
+				if (errno != ENOENT && errno != ENOTDIR)
+					err = errno;
+			}
+			path += n + (path[n] == ':');
+		}
+	}
+	send_msg(c->msgfd, MSG_ERR, -err, "exec \"%.100s\": %s%s", argv[0], strerror(err),
+		 err == ENOENT ? " (not in the image)" : "");
+	_exit(127);
+}
+
+/* PID 1 of the new pid namespace: builds the step's world and becomes it. */
+static void step_main(struct ctx *c)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || setsid() < 0)
+		DIE(c, "session%s", "");
+	mount_proc(c);
+	mount_dev(c);
+	enter_root(c);
+	setup_fds(c);
+	drop_caps(c);
+	set_identity(c);
+	reset_signals();
+	exec_step(c);
+}
+
+/* ---- the middle process ---- */
+
+static unsigned long root_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = MS_NODEV | MS_NOSUID;
+
+	if (statvfs(path, &sv) == 0) {
+		if (sv.f_flag & ST_RDONLY)
+			f |= MS_RDONLY;
+		if (sv.f_flag & ST_NOEXEC)
+			f |= MS_NOEXEC;
+		if (sv.f_flag & ST_NOATIME)
+			f |= MS_NOATIME;
+		if (sv.f_flag & ST_RELATIME)
+			f |= MS_RELATIME;
+	}
+	return f;
+}
+
+/* Waits for the step, killing it (and its whole pid namespace) at the deadline. */
+static void wait_step(const struct ctx *c, pid_t pid, const sigset_t *chld)
+{
+	struct timespec now, end, left;
+	int st = 0, killed = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += (time_t)c->timeout_s;
+	for (;;) {
+		pid_t r = waitpid(pid, &st, killed ? 0 : WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			DIE(c, "wait%s", "");
+		if (killed)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left.tv_sec = end.tv_sec - now.tv_sec;
+		left.tv_nsec = end.tv_nsec - now.tv_nsec;
+		if (left.tv_nsec < 0)
+			left.tv_sec--, left.tv_nsec += 1000000000L;
+		if (left.tv_sec < 0) {
+			kill(pid, SIGKILL);
+			killed = 1;
+			continue;
+		}
+		sigtimedwait(chld, NULL, &left);
+	}
+	send_msg(c->msgfd, killed ? MSG_TIMEOUT : MSG_STATUS, st, NULL);
+}
+
+/* A new network namespace has only lo, and it is down. */
+static void loopback_up(const struct ctx *c)
+{
+	struct ifreq ifr;
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	memset(&ifr, 0, sizeof ifr);
+	memcpy(ifr.ifr_name, "lo", 3);
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		DIE(c, "loopback%s", "");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		DIE(c, "loopback up%s", "");
+	close(s);
+}
+
+static void middle_main(struct ctx *c)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	const char *root = c->o->rootfs;
+	sigset_t chld;
+	pid_t pid;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->parent)
+		_exit(126);
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	if (!c->o->network)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) < 0)
+		DIE(c, "unshare%s", "");
+	if (!c->o->network)
+		loopback_up(c);
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		DIE(c, "private mounts%s", "");
+	if (mount(root, root, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, root, NULL, MS_REMOUNT | MS_BIND | root_flags(root), NULL) < 0)
+		DIE(c, "bind the rootfs%s", "");
+	pid = fork();
+	if (pid < 0)
+		DIE(c, "fork%s", "");
+	if (pid == 0)
+		step_main(c);
+	wait_step(c, pid, &chld);
+	_exit(0);
+}
+
+/* ---- users ---- */
+
+/* Reads etc/<name> of the rootfs: every parent opened without following a
+ * symlink, the file itself O_NOFOLLOW and non-blocking (a FIFO planted by an
+ * earlier step must not hang the builder), regular, bounded. */
+static int read_idfile(const char *rootfs, const char *name, char **out, size_t *len)
+{
+	const char *base;
+	struct stat sb;
+	int rfd, dfd = -1, fd = -1, rc = 0;
+	ssize_t n;
+
+	*out = NULL;
+	*len = 0;
+	if ((rfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -errno;
+	if ((dfd = arc_open_parent(rfd, name, 0, &base)) < 0) {
+		rc = dfd;
+		goto out;
+	}
+	if ((fd = openat(dfd, base, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0 ||
+	    fstat(fd, &sb) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > (off_t)SBX_MAX_IDFILE) {
+		rc = S_ISREG(sb.st_mode) ? -EFBIG : -EINVAL;
+		goto out;
+	}
+	if (!(*out = malloc((size_t)sb.st_size + 1))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	n = pread(fd, *out, (size_t)sb.st_size, 0);
+	if (n < 0) {
+		rc = -errno;
+		free(*out);
+		*out = NULL;
+		goto out;
+	}
+	(*out)[n] = 0;
+	*len = (size_t)n;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
+	close(rfd);
+	return rc;
+}
+
+static int parse_id(const char *p, size_t n, unsigned *id)
+{
+	uint64_t v;
+	int rc = util_parse_u64(p, n, 0xfffffffeu, &v);   /* (unsigned)-1 means "no change" */
+	if (rc == 0)
+		*id = (unsigned)v;
+	return rc;
+}
+
+/* Finds the line of a passwd/group file whose field key (0: name, 2: id)
+ * equals [k, k+kn); gives its id (field 2) and, for passwd, gid (field 3).
+ * Returns 1 found, 0 not. Malformed lines are skipped. */
+static int lookup(const char *f, size_t len, int key, const char *k, size_t kn,
+		  unsigned *id, unsigned *gid)
+{
+	const char *end = f + len;
+
+	while (f < end) {
+		const char *nl = memchr(f, '\n', (size_t)(end - f)), *fld[5];
+		const char *le = nl ? nl : end;
+		size_t fl[5], nf = 0;
+
+		for (const char *q = f; nf < 5 && q <= le; nf++) {
+			const char *c = memchr(q, ':', (size_t)(le - q));
+			fld[nf] = q;
+			fl[nf] = (size_t)((c ? c : le) - q);
+			q = c ? c + 1 : le + 1;
+		}
+		if (nf >= 3 && fl[key] == kn && !memcmp(fld[key], k, kn) &&
+		    parse_id(fld[2], fl[2], id) == 0 &&
+		    (!gid || (nf >= 4 && parse_id(fld[3], fl[3], gid) == 0)))
+			return 1;
+		f = le + 1;
+	}
+	return 0;
+}
+
+static int all_digits(const char *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int resolve_group(const char *rootfs, const char *g, size_t gn, unsigned *gid,
+			 char *err, size_t errcap)
+{
+	char *f = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (all_digits(g, gn))
+		return parse_id(g, gn, gid) == 0 ? 0 : -ERANGE;
+	rc = read_idfile(rootfs, "etc/group", &f, &len);
+	if (rc == 0 && !lookup(f, len, 0, g, gn, gid, NULL))
+		rc = -ENOENT;
+	free(f);
+	if (rc < 0)
+		snprintf(err, errcap, "group \"%.*s\" not found in the image's /etc/group%s%s",
+			 (int)(gn > 64 ? 64 : gn), g, rc == -ENOENT ? "" : ": ",
+			 rc == -ENOENT ? "" : strerror(-rc));
+	return rc < 0 ? -ENOENT : 0;
+}
+
+int sbx_resolve_user(const char *rootfs, const char *user, unsigned *uid, unsigned *gid,
+		     char *err, size_t errcap)
+{
+	char dummy[1];
+	const char *colon;
+	size_t un, ulen;
+	char *f = NULL;
+	size_t flen = 0;
+	int rc = 0;
+
+	if (!err || !errcap)
+		err = dummy, errcap = sizeof dummy;
+	err[0] = 0;
+	if (!rootfs || !user || !uid || !gid)
+		return -EINVAL;
+	ulen = strnlen(user, SBX_MAX_USER + 1);
+	if (ulen > SBX_MAX_USER) {
+		snprintf(err, errcap, "user: longer than %u bytes", (unsigned)SBX_MAX_USER);
+		return -ENAMETOOLONG;
+	}
+	colon = memchr(user, ':', ulen);
+	un = colon ? (size_t)(colon - user) : ulen;
+	*uid = 0;
+	*gid = 0;
+	if (un == 0 && !colon)
+		return 0;                       /* "": root */
+	if (un == 0 || (colon && colon[1] == 0)) {
+		snprintf(err, errcap, "user \"%.64s\": empty name", user);
+		return -EINVAL;
+	}
+	rc = read_idfile(rootfs, "etc/passwd", &f, &flen);
+	if (rc < 0 && rc != -ENOENT) {
+		snprintf(err, errcap, "the image's /etc/passwd: %s", strerror(-rc));
+		goto out;
+	}
+	if (all_digits(user, un)) {
+		unsigned u;
+		if ((rc = parse_id(user, un, uid)) < 0) {
+			snprintf(err, errcap, "user \"%.64s\": id out of range", user);
+			goto out;
+		}
+		/* a numeric id need not exist; its primary group is used if it does */
+		if (f)
+			lookup(f, flen, 2, user, un, &u, gid);
+	} else if (!f || !lookup(f, flen, 0, user, un, uid, gid)) {
+		snprintf(err, errcap, "user \"%.*s\" not found in the image's /etc/passwd",
+			 (int)(un > 64 ? 64 : un), user);
+		rc = -ENOENT;
+		goto out;
+	}
+	rc = 0;
+	if (colon)
+		rc = resolve_group(rootfs, colon + 1, ulen - un - 1, gid, err, errcap);
+out:
+	free(f);
+	return rc;
+}
+
+/* ---- the caller's side ---- */
+
+static int bad(char *err, size_t errcap, int rc, const char *what)
+{
+	snprintf(err, errcap, "sandbox: %s", what);
+	return rc;
+}
+
+static int check_opts(const struct sbx_opts *o, char *err, size_t errcap)
+{
+	size_t n = 0, bytes = 0;
+
+	if (!o || !o->rootfs || o->rootfs[0] != '/' || !o->argv || !o->argv[0] ||
+	    !o->argv[0][0] || !o->envp || o->out_fd < 0)
+		return bad(err, errcap, -EINVAL, "bad options (rootfs, argv, envp, out_fd)");
+	if (strlen(o->rootfs) > SBX_MAX_PATH - 64)
+		return bad(err, errcap, -ENAMETOOLONG, "rootfs path too long");
+	if (o->workdir && (o->workdir[0] != '/' || strlen(o->workdir) >= SBX_MAX_PATH))
+		return bad(err, errcap, -EINVAL, "workdir must be an absolute path");
+	if (o->hostname && (!o->hostname[0] || strlen(o->hostname) > 64))
+		return bad(err, errcap, -EINVAL, "hostname: 1 to 64 bytes");
+	for (; o->argv[n]; n++)
+		if (n >= SBX_MAX_ARGS || (bytes += strlen(o->argv[n]) + 1) > SBX_MAX_ARG_BYTES)
+			return bad(err, errcap, -E2BIG, "too many or too long arguments");
+	for (n = 0; o->envp[n]; n++)
+		if (n >= SBX_MAX_ENV || (bytes += strlen(o->envp[n]) + 1) > SBX_MAX_ARG_BYTES)
+			return bad(err, errcap, -E2BIG, "too many or too long environment variables");
+	return 0;
+}
+
+/* The mount points the step needs; made (and later removed) when the image
+ * lacks them. Bit i of *made: mount_dirs[i] was created here. */
+static const char *const mount_dirs[] = { "proc", "dev" };
+
+static int prepare_root(int rfd, unsigned *made, char *err, size_t errcap)
+{
+	struct stat sb;
+
+	*made = 0;
+	for (unsigned i = 0; i < sizeof mount_dirs / sizeof mount_dirs[0]; i++) {
+		if (fstatat(rfd, mount_dirs[i], &sb, AT_SYMLINK_NOFOLLOW) == 0) {
+			if (!S_ISDIR(sb.st_mode)) {
+				snprintf(err, errcap, "sandbox: the image's /%s is not a directory",
+					 mount_dirs[i]);
+				return -ENOTDIR;
+			}
+			continue;
+		}
+		if (errno != ENOENT || mkdirat(rfd, mount_dirs[i], 0755) < 0) {
+			snprintf(err, errcap, "sandbox: /%s: %s", mount_dirs[i], strerror(errno));
+			return -errno;
+		}
+		*made |= 1u << i;
+	}
+	return 0;
+}
+
+static void cleanup_root(int rfd, unsigned made, const char *oldroot)
+{
+	for (unsigned i = 0; i < sizeof mount_dirs / sizeof mount_dirs[0]; i++)
+		if (made & (1u << i))
+			unlinkat(rfd, mount_dirs[i], AT_REMOVEDIR);
+	unlinkat(rfd, oldroot, AT_REMOVEDIR);   /* only if the step died before removing it */
+}
+
+/* Reads the messages until every writer is gone; fills *st and the error. */
+static int collect(int fd, const struct ctx *c, int *exit_status, char *err, size_t errcap)
+{
+	struct msg m;
+	int rc = -EIO, have_err = 0;
+	size_t got = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, (char *)&m + got, sizeof m - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if ((got += (size_t)n) < sizeof m)
+			continue;
+		got = 0;
+		m.text[sizeof m.text - 1] = 0;
+		if (m.kind == MSG_ERR && !have_err) {
+			have_err = 1;
+			rc = m.code < 0 ? m.code : -EIO;
+			snprintf(err, errcap, "sandbox: %s", m.text);
+		} else if ((m.kind == MSG_STATUS || m.kind == MSG_TIMEOUT) && !have_err) {
+			*exit_status = WIFEXITED(m.code) ? WEXITSTATUS(m.code) :
+				WIFSIGNALED(m.code) ? 128 + WTERMSIG(m.code) : 255;
+			rc = 0;
+			if (m.kind == MSG_TIMEOUT) {
+				rc = -ETIMEDOUT;
+				snprintf(err, errcap, "sandbox: step killed after %u s (timeout)",
+					 c->timeout_s);
+			}
+		}
+	}
+	if (rc == -EIO && !err[0])
+		snprintf(err, errcap, "sandbox: the sandbox process died without a report");
+	return rc;
+}
+
+int sbx_run(const struct sbx_opts *o, int *exit_status, char *err, size_t errcap)
+{
+	char dummy[1];
+	struct ctx c = { .o = o };
+	uint8_t rnd[8];
+	unsigned made = 0;
+	int rc, rfd = -1, p[2] = { -1, -1 }, st;
+	pid_t pid;
+
+	if (!err || !errcap)
+		err = dummy, errcap = sizeof dummy;
+	err[0] = 0;
+	if (!exit_status)
+		return -EINVAL;
+	*exit_status = -1;
+	if ((rc = check_opts(o, err, errcap)) < 0)
+		return rc;
+	if ((rc = sbx_resolve_user(o->rootfs, o->user ? o->user : "", &c.uid, &c.gid,
+				   err, errcap)) < 0)
+		return rc;
+	c.hostname = o->hostname ? o->hostname : "sbs-build";
+	c.workdir = o->workdir ? o->workdir : "/";
+	c.timeout_s = o->timeout_s ? o->timeout_s : SBX_TIMEOUT_S;
+	c.parent = getpid();
+	if ((rc = util_rng(NULL, rnd, sizeof rnd)) < 0)
+		return bad(err, errcap, rc, "no randomness");
+	snprintf(c.oldroot, sizeof c.oldroot, ".sbx-pivot-%02x%02x%02x%02x%02x%02x%02x%02x",
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	if ((rfd = open(o->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = -errno;
+		snprintf(err, errcap, "sandbox: rootfs: %s", strerror(errno));
+		goto out;
+	}
+	if ((rc = prepare_root(rfd, &made, err, errcap)) < 0)
+		goto out;
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		rc = bad(err, errcap, -errno, "pipe");
+		goto out;
+	}
+	c.msgfd = p[1];
+	if ((pid = fork()) < 0) {
+		rc = bad(err, errcap, -errno, "fork");
+		goto out;
+	}
+	if (pid == 0)
+		middle_main(&c);
+	close(p[1]);
+	p[1] = -1;
+	rc = collect(p[0], &c, exit_status, err, errcap);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+out:
+	if (p[0] >= 0)
+		close(p[0]);
+	if (p[1] >= 0)
+		close(p[1]);
+	if (rfd >= 0) {
+		cleanup_root(rfd, made, c.oldroot);
+		close(rfd);
+	}
+	return rc;
+}
