@@ -181,6 +181,12 @@
 #define SBX_MAX_ARGS         4096
 #define SBX_MAX_ENV          4096
 #define SBX_TIMEOUT_S        3600   /* one RUN step */
+#define SBX_MAX_ARG_BYTES    (1u << 20)  /* argv + envp bytes (the kernel's own cap is ARG_MAX-ish) */
+#define SBX_MAX_USER         256    /* bytes of a USER value */
+#define SBX_MAX_PATH         4096   /* a path the sandbox builds (rootfs, workdir, PATH entry) */
+#define SBX_MAX_IDFILE       (1u << 20)  /* an image's /etc/passwd or /etc/group */
+#define SBX_DEV_BYTES        (16u << 20) /* the tmpfs at /dev of a step */
+#define SBX_SHM_BYTES        (64u << 20) /* the tmpfs at /dev/shm (docker's default) */
 #define SNAP_MAX_ENTRIES     2000000 /* paths recorded in one snapshot */
 
 /* Image build (src/image.c). */
@@ -193,12 +199,6 @@
 #define SIG_MAX_PAYLOAD      (64u << 10)   /* a cosign simple-signing payload */
 #define SIG_MAX_ENVELOPE     (4u << 20)    /* a DSSE envelope */
 #define SIG_MAX_STATEMENT    (3u << 20)    /* the statement inside (3/4 of its base64) */
-#define SBX_MAX_ARG_BYTES    (1u << 20)  /* argv + envp bytes (the kernel's own cap is ARG_MAX-ish) */
-#define SBX_MAX_USER         256    /* bytes of a USER value */
-#define SBX_MAX_PATH         4096   /* a path the sandbox builds (rootfs, workdir, PATH entry) */
-#define SBX_MAX_IDFILE       (1u << 20)  /* an image's /etc/passwd or /etc/group */
-#define SBX_DEV_BYTES        (16u << 20) /* the tmpfs at /dev of a step */
-#define SBX_SHM_BYTES        (64u << 20) /* the tmpfs at /dev/shm (docker's default) */
 #define SIG_MAX_LAYERS       64     /* signatures in one .sig/.att manifest (cosign appends) */
 #define SIG_MAX_ENV_SIGS     16     /* signatures in one DSSE envelope */
 #define SIG_MAX_B64SIG       1024   /* base64 of one signature (SIG_MAX bytes of DER) */
