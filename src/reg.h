@@ -60,6 +60,11 @@ int reg_ref_parse(const char *s, const char *default_host, struct reg_ref *r,
 int reg_ref_format(const struct reg_ref *r, char *out, size_t cap);
 /* Checks "sha256:" + 64 lower-case hex. */
 int reg_digest_valid(const char *d);
+/* 1 if a repository path is valid (lower-case [a-z0-9] components joined by
+ * '.', '_', '__' or dashes, '/'-separated, at most REG_MAX_REPO), else 0. */
+int reg_repo_valid(const char *repo);
+/* 1 if a tag is [A-Za-z0-9_][A-Za-z0-9._-]{0,127}, else 0. */
+int reg_tag_valid(const char *tag);
 
 /* ---- what a registry sends (reg_json.c; pure) ---- */
 

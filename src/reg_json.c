@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * reg_json: the pure half of the registry client (contract in reg.h): image
- * manifests, indexes / manifest lists, token responses and WWW-Authenticate
- * challenges. Everything here reads bytes a registry (or whoever sits in
+ * references, manifests, indexes / manifest lists, token responses and
+ * WWW-Authenticate challenges. Everything here reads bytes a registry (or whoever sits in
  * front of it) chose, so every string is length-checked before it is copied,
  * every number is checked to be a non-negative integer a double holds
  * exactly, and every count is bounded (REG_MAX_* in limits.h). No I/O; fuzzed
@@ -347,6 +347,147 @@ int reg_index_pick(const uint8_t *p, size_t n, const char *os, const char *arch,
 out:
 	json_free(j);
 	return rc;
+}
+
+/* ---- references ------------------------------------------------------------ */
+
+static int is_alnum_lc(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+}
+
+/* distribution's path component: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+static int component_ok(const char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		size_t r = i;
+
+		while (i < n && is_alnum_lc(s[i]))
+			i++;
+		if (i == r)
+			return 0;
+		if (i == n)
+			return 1;
+		r = i;
+		if (s[i] == '.')
+			i++;
+		else if (s[i] == '_')
+			i += (i + 1 < n && s[i + 1] == '_') ? 2 : 1;
+		else
+			while (i < n && s[i] == '-')
+				i++;
+		if (i == r || i == n)
+			return 0;
+	}
+	return n > 0;
+}
+
+int reg_repo_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > REG_MAX_REPO)
+		return 0;
+	for (const char *p = s, *e; p <= s + n; p = e + 1) {
+		e = strchr(p, '/');
+		if (!e)
+			e = s + n;
+		if (!component_ok(p, (size_t)(e - p)))
+			return 0;
+	}
+	return 1;
+}
+
+static int tag_okn(const char *s, size_t n)
+{
+	if (!n || n > REG_MAX_TAG)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		int ch = (unsigned char)s[i];
+
+		if (!(is_alnum_lc(ch) || (ch >= 'A' && ch <= 'Z') || ch == '_' ||
+		      (i && (ch == '.' || ch == '-'))))
+			return 0;
+	}
+	return 1;
+}
+
+static int host_ok(const char *s, size_t n)
+{
+	if (!n || n > HCL_MAX_HOST + 6)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!(is_alnum_lc(s[i]) || (s[i] >= 'A' && s[i] <= 'Z') || strchr(".-:[]", s[i])))
+			return 0;
+	return 1;
+}
+
+static int ref_fail(char *err, size_t cap, const char *why)
+{
+	if (err && cap)
+		snprintf(err, cap, "bad image reference: %s", why);
+	return -EINVAL;
+}
+
+int reg_tag_valid(const char *s)
+{
+	return s && tag_okn(s, strlen(s));
+}
+
+int reg_ref_parse(const char *s, const char *default_host, struct reg_ref *r, char *err,
+		  size_t errcap)
+{
+	const char *at, *slash, *name, *colon;
+	size_t n;
+
+	memset(r, 0, sizeof *r);
+	if (!s || !(n = strlen(s)) || n > sizeof r->host + REG_MAX_REPO + REG_MAX_TAG + REG_DIGEST_LEN + 3)
+		return ref_fail(err, errcap, "empty or too long");
+	if ((at = strchr(s, '@'))) {
+		if (!reg_digest_valid(at + 1))
+			return ref_fail(err, errcap, "digest is not sha256:<64 hex>");
+		memcpy(r->digest, at + 1, REG_DIGEST_LEN + 1);
+		n = (size_t)(at - s);
+	}
+	name = s;
+	slash = memchr(s, '/', n);
+	if (slash && (memchr(s, '.', (size_t)(slash - s)) || memchr(s, ':', (size_t)(slash - s)) ||
+		      ((size_t)(slash - s) == 9 && strncmp(s, "localhost", 9) == 0))) {
+		if (!host_ok(s, (size_t)(slash - s)))
+			return ref_fail(err, errcap, "bad registry host");
+		memcpy(r->host, s, (size_t)(slash - s));
+		name = slash + 1;
+		n -= (size_t)(name - s);
+	} else {
+		snprintf(r->host, sizeof r->host, "%s", default_host ? default_host : "docker.io");
+	}
+	colon = memchr(name, ':', n);
+	if (colon && !memchr(colon, '/', n - (size_t)(colon - name))) {
+		if (!tag_okn(colon + 1, n - (size_t)(colon - name) - 1))
+			return ref_fail(err, errcap, "bad tag");
+		memcpy(r->tag, colon + 1, n - (size_t)(colon - name) - 1);
+		n = (size_t)(colon - name);
+	}
+	if ((strcmp(r->host, "docker.io") == 0 || strcmp(r->host, "index.docker.io") == 0) &&
+	    !memchr(name, '/', n) && n + 8 <= REG_MAX_REPO)
+		snprintf(r->repo, sizeof r->repo, "library/%.*s", (int)n, name);
+	else if (n <= REG_MAX_REPO)
+		memcpy(r->repo, name, n);
+	if (!reg_repo_valid(r->repo))
+		return ref_fail(err, errcap, "bad repository name (lower-case a-z0-9 ._- components)");
+	if (!r->tag[0] && !r->digest[0])
+		strcpy(r->tag, "latest");
+	return 0;
+}
+
+int reg_ref_format(const struct reg_ref *r, char *out, size_t cap)
+{
+	int n = snprintf(out, cap, "%s/%s%s%s%s%s", r->host, r->repo, r->tag[0] ? ":" : "", r->tag,
+			 r->digest[0] ? "@" : "", r->digest);
+
+	return n < 0 || (size_t)n >= cap ? -ENOSPC : 0;
 }
 
 /* ---- WWW-Authenticate ------------------------------------------------------ */

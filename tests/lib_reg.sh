@@ -12,7 +12,8 @@
 #         REG_PID    the server's pid       REG_DIR   $TMP/reg-NAME
 #         REG_URL    http://127.0.0.1:PORT or https://127.0.0.1:PORT
 #         REG_SERVER what src/reg.h's reg_opts.server wants: "http://ADDR"
-#                    for plain, "ADDR" for tls
+#                    for plain, "localhost:PORT" for tls (mbedTLS 2.28 does
+#                    not match IP SANs; the cert has DNS:localhost too)
 #       and per NAME (non-alnum characters of NAME become _):
 #         REG_ADDR_<NAME>, REG_URL_<NAME>, REG_SERVER_<NAME>
 #       htpasswd: user $REG_USER ("sbsuser"), password $REG_PASS (random per
@@ -117,7 +118,7 @@ start_registry() {
 	REG_ADDR=127.0.0.1:$port
 	REG_URL=$scheme://$REG_ADDR
 	REG_DIR=$dir
-	if [ $scheme = http ]; then REG_SERVER=http://$REG_ADDR; else REG_SERVER=$REG_ADDR; fi
+	if [ $scheme = http ]; then REG_SERVER=http://$REG_ADDR; else REG_SERVER=localhost:$port; fi
 	REG_MODE[$REG_ADDR]=$mode
 	v=$(reg_var "$name")
 	printf -v "REG_ADDR_$v" '%s' "$REG_ADDR"
