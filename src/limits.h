@@ -194,6 +194,8 @@
 #define IMG_MAX_STAGES       DF_MAX_STAGES
 #define IMG_MAX_COPY_FILES   1000000 /* files one COPY/ADD may place */
 #define IMG_MAX_CONFIG_JSON  (1u << 20) /* the image config we write */
+#define IMG_MAX_PORTS        4096   /* EXPOSE ports of one image (ranges expanded) */
+#define IMG_MAX_COPY_DEPTH   256    /* directory depth of one COPY source tree */
 
 /* Signatures, provenance, manifests (src/sigstore.c, src/prov.c, src/mfst.c).
  * A registry and a manifest file are untrusted: every size is bounded here. */
