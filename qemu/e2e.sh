@@ -69,6 +69,7 @@ ok "client certificate, env cpio ($(stat -c %s env.cpio) bytes), fresh 256 MiB d
 boot() {
 	T0=$(now)
 	rm -f "$W/mon.sock"
+	: >"$W/console-$1.log"
 	"$QDIR"/boot.sh "$APP/vmlinuz" "$W/${2:-initrd}" "$W/disk.img" "$PORT" "$W/mon.sock" \
 		>"$W/console-$1.log" 2>&1 </dev/null &
 	QPID=$!

@@ -76,6 +76,7 @@ CRTKEY=${CERTDIR%.d}
 
 boot() {   # boot NAME: QEMU in the background; sets QPID, LOG
 	LOG=$W/console-$1.log
+	: >"$LOG"
 	"$QDIR"/boot.sh "$APP/vmlinuz" "$W/initrd" "$W/disk.img" "$PORT" "$W/mon.sock" \
 		>"$LOG" 2>&1 </dev/null &
 	QPID=$!

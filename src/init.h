@@ -21,7 +21,10 @@
  * INIT_MAX_CMDLINE bytes) and sets lo up, then eth0 from
  * sbs.ip=A.B.C.D/N and sbs.gw=A.B.C.D (both IPv4, static: QEMU's user
  * network needs no DHCP). Without sbs.ip only lo is configured. Waits at most
- * INIT_DEV_WAIT_MS for eth0 to appear. 0 or -errno (logged).
+ * INIT_DEV_WAIT_MS for eth0 to appear. 0 or -errno (logged). With sbs.rss=1
+ * (bench/boot.sh) it forks a reporter that waits (at most INIT_RSS_WAIT_MS)
+ * until the server accepts on 127.0.0.1:SBS_PORT, prints "sbs init: sbsd
+ * memory after boot: VmRSS <n> kB, VmHWM <n> kB" on the console and exits.
  *
  * init_poweroff() syncs, unmounts /data and powers off (PID 1 only).
  * init_console() prints one line on /dev/console (falls back to stderr).

@@ -147,6 +147,7 @@
 #define SE_MAX_EVIDENCE      (SE_MAX_ARCB + SE_MAX_MEAS + SE_MAX_ADD + 0x200) /* exchange file */
 
 /* LUKS2 data volume (hal/luks2.c, hal/dm.c). The header is read from a disk
+#define INIT_RSS_WAIT_MS     60000  /* sbs.rss=1: wait for the server to listen */
  * the host controls, so every count and size in it is bounded here. */
 #define LUKS2_MAX_HDR_SIZE   (4u << 20)  /* one header copy: cryptsetup's largest metadata size */
 #define LUKS2_MAX_KEYSLOTS   32     /* keyslots tried (cryptsetup's LUKS2_KEYSLOTS_MAX) */
