@@ -743,17 +743,6 @@ static int run_key(struct img_ctx *x, struct img_stage *s, const struct df_inst 
 	return rc;
 }
 
-/* The mount points the sandbox made that were not there before go again. */
-static void drop_stubs(struct img_stage *s, const int had[3], const char *script)
-{
-	static const char *const names[] = { "proc", "dev", "sys" };
-
-	for (int i = 0; i < 3; i++)
-		if (!had[i])
-			unlinkat(s->rootfd, names[i], AT_REMOVEDIR);
-	if (script && *script)
-		unlinkat(s->rootfd, script, 0);
-}
 
 static int run_step(struct img_ctx *x, struct img_stage *s, const struct run_argv *a,
 		    const struct run_env *e, int net, const char *text, const struct img_key *k)
@@ -766,12 +755,10 @@ static int run_step(struct img_ctx *x, struct img_stage *s, const struct run_arg
 	struct snap *before = NULL;
 	struct snap_changes ch = { 0 };
 	char e2[400] = "";
-	int had[3], status = 0, rc, devnull = -1;
-	struct stat sb;
+	int status = 0, rc, devnull = -1;
 
-	had[0] = fstatat(s->rootfd, "proc", &sb, AT_SYMLINK_NOFOLLOW) == 0;
-	had[1] = fstatat(s->rootfd, "dev", &sb, AT_SYMLINK_NOFOLLOW) == 0;
-	had[2] = fstatat(s->rootfd, "sys", &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	/* proc and dev are the sandbox's mount points (it makes and removes
+	 * them when the image lacks them): never part of a RUN layer */
 	if ((rc = snap_take(s->rootfd, excl, a->shebang[0] ? 3 : 2, &before, e2, sizeof e2)) < 0)
 		return img_fail(x, rc, "RUN: snapshot: %s", e2);
 	if (so.out_fd < 0 && (so.out_fd = devnull = open("/dev/null", O_WRONLY | O_CLOEXEC)) < 0) {
@@ -779,7 +766,8 @@ static int run_step(struct img_ctx *x, struct img_stage *s, const struct run_arg
 		goto out;
 	}
 	rc = sbx_run(&so, &status, e2, sizeof e2);
-	drop_stubs(s, had, a->shebang);
+	if (a->shebang[0])
+		unlinkat(s->rootfd, a->shebang, 0);
 	if (rc < 0) {
 		rc = img_fail(x, rc, "RUN: %s", e2[0] ? e2 : strerror(-rc));
 		goto out;

@@ -547,6 +547,66 @@ static void test_refusals(void)
 	}
 }
 
+static const char run_df[] =
+	"FROM scratch\n"
+	"COPY busybox /bin/busybox\n"
+	"RUN [\"/bin/busybox\", \"sh\", \"-c\", \"/bin/busybox mkdir -p /out && "
+	"/bin/busybox echo hi > /out/f && /bin/busybox ln -s busybox /bin/sh && "
+	"/bin/busybox --install -s /bin\"]\n"
+	"ENV N=3\n"
+	"RUN echo $((N+1)) > /out/g && touch /out/f\n"
+	"RUN <<EOF\n"
+	"echo heredoc > /out/h\n"
+	"EOF\n"
+	"RUN <<EOF\n"
+	"#!/bin/busybox sh\n"
+	"echo shebang \"$0\" > /out/s\n"
+	"EOF\n"
+	"RUN cat > /out/m <<EOT && rm /out/f\n"
+	"mixed $N\n"
+	"EOT\n"
+	"RUN --network=none true\n";
+
+static void test_run(void)
+{
+	struct img_result r, r2;
+	char err[512] = "", work[512], dir[600], cmd[700];
+	struct stat sb;
+	int rc;
+
+	if (geteuid() != 0 || access("/bin/busybox", X_OK) < 0) {
+		fprintf(stderr, "  (RUN tests skipped: need root and /bin/busybox)\n");
+		return;
+	}
+	snprintf(cmd, sizeof cmd, "cp /bin/busybox %s/ctx/busybox", root);
+	CHECK(system(cmd) == 0);
+	rc = build(run_df, NULL, &r, err, sizeof err, work);
+	CHECK_EQ(rc, 0);
+	if (rc < 0) {
+		fprintf(stderr, "  run: %s\n", err);
+		return;
+	}
+	CHECK_EQ(r.nlayers, 6);   /* COPY + 5 RUN steps that changed something */
+	CHECK(unpack_result(work, &r, "u3", dir, sizeof dir) == 0);
+	CHECK(file_is(dir, "out/g", "4\n"));
+	CHECK(file_is(dir, "out/h", "heredoc\n"));
+	CHECK(lstat_at(dir, "out/s", &sb) == 0);
+	CHECK(file_is(dir, "out/m", "mixed 3\n"));
+	CHECK(lstat_at(dir, "out/f", &sb) < 0);          /* deleted by a later RUN: whiteout */
+	CHECK(lstat_at(dir, "bin/sh", &sb) == 0 && S_ISLNK(sb.st_mode));
+	CHECK(lstat_at(dir, "proc", &sb) < 0 && lstat_at(dir, "dev", &sb) < 0);
+	snprintf(cmd, sizeof cmd, "ls -a %s | grep -q sbs-", dir);
+	CHECK(system(cmd) != 0);                          /* no heredoc script left */
+	rc = build(run_df, NULL, &r2, err, sizeof err, NULL);
+	CHECK(rc == 0 && !strcmp(r.digest, r2.digest));
+	if (rc == 0)
+		img_result_free(&r2);
+	img_result_free(&r);
+	refused("FROM scratch\nCOPY busybox /bin/busybox\n\nRUN [\"/bin/busybox\", \"sh\", \"-c\", \"exit 3\"]\n",
+		"Dockerfile:4: RUN returned a non-zero code: 3");
+	refused("FROM scratch\nRUN true\n", "Dockerfile:2: RUN:");
+}
+
 static void test_local(void)
 {
 	setup_context();
@@ -554,6 +614,7 @@ static void test_local(void)
 	test_cache();
 	test_stages();
 	test_refusals();
+	test_run();
 }
 
 int main(int argc, char **argv)
