@@ -295,6 +295,129 @@ static void set_identity(const struct ctx *c)
 		DIE(c, "pdeathsig%s", "");
 }
 
+/* ---- seccomp: the kernel surface a build never needs ---- */
+
+/* BPF and seccomp ABI (linux/filter.h, linux/seccomp.h, linux/audit.h),
+ * defined here because musl's headers do not carry them. */
+struct bpf_insn {
+	uint16_t code;
+	uint8_t jt, jf;
+	uint32_t k;
+};
+struct bpf_prog {
+	unsigned short len;
+	const struct bpf_insn *filter;
+};
+#define BPF_LDW_ABS  0x20           /* BPF_LD | BPF_W | BPF_ABS */
+#define BPF_JEQ_K    0x15           /* BPF_JMP | BPF_JEQ | BPF_K */
+#define BPF_JGE_K    0x35           /* BPF_JMP | BPF_JGE | BPF_K */
+#define BPF_JSET_K   0x45           /* BPF_JMP | BPF_JSET | BPF_K */
+#define BPF_RET_K    0x06
+#define SECCOMP_MODE_FILTER_ 2
+#define RET_ALLOW    0x7fff0000u
+#define RET_ERRNO(e) (0x00050000u | (uint32_t)(e))
+#define RET_KILL     0x80000000u    /* SECCOMP_RET_KILL_PROCESS */
+#define OFF_NR       0
+#define OFF_ARCH     4
+#if defined(__x86_64__)
+#define SBX_AUDIT_ARCH 0xc000003eu  /* AUDIT_ARCH_X86_64 */
+#define OFF_CLONE_FLAGS 16          /* args[0], low word (little-endian) */
+#elif defined(__s390x__)
+#define SBX_AUDIT_ARCH 0x80000016u  /* AUDIT_ARCH_S390X */
+#define OFF_CLONE_FLAGS 28          /* s390 clone(stack, flags): args[1], low word (big-endian) */
+#endif
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+#define OFF_ARG0_LO  20
+#else
+#define OFF_ARG0_LO  16
+#endif
+#define NEWUSER      0x10000000u    /* CLONE_NEWUSER */
+
+/* Refused with EPERM: keyrings, eBPF, perf, userfaultfd, io_uring, module
+ * and kexec loading, namespace joining, the new mount API and file handles.
+ * Most already need a dropped capability; the filter also closes the ones
+ * that do not (keyctl, userfaultfd, io_uring, unprivileged bpf) and keeps
+ * the kernel code behind them out of reach. */
+static const long denied[] = {
+#ifdef SYS_keyctl
+	SYS_keyctl, SYS_add_key, SYS_request_key,
+#endif
+#ifdef SYS_bpf
+	SYS_bpf,
+#endif
+#ifdef SYS_perf_event_open
+	SYS_perf_event_open,
+#endif
+#ifdef SYS_userfaultfd
+	SYS_userfaultfd,
+#endif
+#ifdef SYS_io_uring_setup
+	SYS_io_uring_setup, SYS_io_uring_enter, SYS_io_uring_register,
+#endif
+#ifdef SYS_kexec_load
+	SYS_kexec_load,
+#endif
+#ifdef SYS_kexec_file_load
+	SYS_kexec_file_load,
+#endif
+	SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_setns,
+#ifdef SYS_fsopen
+	SYS_fsopen, SYS_fsconfig, SYS_fsmount, SYS_fspick, SYS_move_mount, SYS_open_tree,
+#endif
+#ifdef SYS_mount_setattr
+	SYS_mount_setattr,
+#endif
+	SYS_open_by_handle_at, SYS_name_to_handle_at,
+};
+
+#define NDENIED (sizeof denied / sizeof denied[0])
+#define FILTER_MAX (NDENIED * 2 + 24)
+
+static size_t build_filter(struct bpf_insn *f)
+{
+	size_t n = 0;
+
+#define I(c, t, e, v) (f[n++] = (struct bpf_insn){ (uint16_t)(c), (uint8_t)(t), (uint8_t)(e), (uint32_t)(v) })
+	I(BPF_LDW_ABS, 0, 0, OFF_ARCH);
+	I(BPF_JEQ_K, 1, 0, SBX_AUDIT_ARCH);
+	I(BPF_RET_K, 0, 0, RET_KILL);           /* compat (32/31-bit) and x32 entry: refused */
+	I(BPF_LDW_ABS, 0, 0, OFF_NR);
+#if defined(__x86_64__)
+	I(BPF_JGE_K, 0, 1, 0x40000000u);        /* __X32_SYSCALL_BIT */
+	I(BPF_RET_K, 0, 0, RET_KILL);
+#endif
+	for (size_t i = 0; i < NDENIED; i++) {
+		I(BPF_JEQ_K, 0, 1, denied[i]);
+		I(BPF_RET_K, 0, 0, RET_ERRNO(EPERM));
+	}
+	/* clone3 hides its flags in memory: ENOSYS makes libcs fall back to clone */
+	I(BPF_JEQ_K, 0, 1, SYS_clone3);
+	I(BPF_RET_K, 0, 0, RET_ERRNO(ENOSYS));
+	/* no new user namespace: the way to capabilities over fresh kernel objects */
+	I(BPF_JEQ_K, 0, 4, SYS_unshare);
+	I(BPF_LDW_ABS, 0, 0, OFF_ARG0_LO);
+	I(BPF_JSET_K, 0, 1, NEWUSER);
+	I(BPF_RET_K, 0, 0, RET_ERRNO(EPERM));
+	I(BPF_LDW_ABS, 0, 0, OFF_NR);
+	I(BPF_JEQ_K, 0, 3, SYS_clone);
+	I(BPF_LDW_ABS, 0, 0, OFF_CLONE_FLAGS);
+	I(BPF_JSET_K, 0, 1, NEWUSER);
+	I(BPF_RET_K, 0, 0, RET_ERRNO(EPERM));
+	I(BPF_RET_K, 0, 0, RET_ALLOW);
+#undef I
+	return n;
+}
+
+/* Needs no_new_privs (set before). The filter survives exec and fork. */
+static void install_filter(const struct ctx *c)
+{
+	struct bpf_insn f[FILTER_MAX];
+	struct bpf_prog prog = { (unsigned short)build_filter(f), f };
+
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &prog, 0, 0) < 0)
+		DIE(c, "seccomp filter%s", "");
+}
+
 static void reset_signals(void)
 {
 	struct sigaction sa;
@@ -353,6 +476,7 @@ static void step_main(struct ctx *c)
 	setup_fds(c);
 	drop_caps(c);
 	set_identity(c);
+	install_filter(c);
 	reset_signals();
 	exec_step(c);
 }

@@ -172,7 +172,11 @@ grep -qx "DEVLIST: fd full null ptmx pts random shm stderr stdin stdout tty uran
 	fail "/dev: $out"
 grep -q "open_by_handle_at: refused (Operation not permitted)" "$TMP/out" || fail "open_by_handle_at: $out"
 grep -q "chroot-escape: refused" "$TMP/out" || fail "chroot escape: $out"
-ok "the data dir secret stays unreadable (paths, /proc links, mounts, userns, mknod, environ, handles, chroot escape); /dev has only the listed nodes, no /dev/uv, no /sys"
+for what in "user namespace" keyctl bpf io_uring_setup; do
+	grep -q "^$what: refused (Operation not permitted)" "$TMP/out" || fail "$what not refused: $out"
+done
+grep -q "^clone3: refused (Function not implemented)" "$TMP/out" || fail "clone3: $out"
+ok "the data dir secret stays unreadable (paths, /proc links, mounts, userns, mknod, environ, handles, chroot escape; seccomp refuses userns, keyctl, bpf, io_uring); /dev has only the listed nodes, no /dev/uv, no /sys"
 
 sbx --net=0 -- /bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "
 	(nc -l -p 7777 >/tmp/got &) ; sleep 0.3; echo over-lo | nc 127.0.0.1 7777; sleep 0.3; cat /tmp/got'

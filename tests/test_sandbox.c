@@ -241,6 +241,10 @@ static int cmd_probe(const char *secret)
 	attempt("open_by_handle_at", (int)syscall(SYS_open_by_handle_at, fd, &fh, O_RDONLY));
 	close(fd);
 	attempt("write core_pattern", open("/proc/sys/kernel/core_pattern", O_WRONLY));
+	attempt("keyctl", (int)syscall(SYS_keyctl, 0 /* GET_KEYRING_ID */, -3 /* session */, 0));
+	attempt("bpf", (int)syscall(SYS_bpf, 0, NULL, 0));
+	attempt("io_uring_setup", (int)syscall(SYS_io_uring_setup, 1, NULL));
+	attempt("clone3", (int)syscall(SYS_clone3, NULL, 0));
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) == 0) {
 		printf("user namespace: made\n");
 		attempt("userns umount /proc/sys", umount2("/proc/sys", MNT_DETACH));
