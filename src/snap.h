@@ -14,8 +14,13 @@
  * their mtime (a child added or removed) are listed too, so the layer keeps
  * them. Nothing is followed: symlinks are recorded as links.
  *
- * excl: relative paths (normalised, no leading '/') that are skipped with
- * everything below them in both walks, e.g. "proc", "sys", "dev" of a rootfs.
+ * excl: relative paths (normalised by arc_path_norm, so "/proc" is "proc";
+ * copied into the snapshot) that are skipped with everything below them in
+ * both walks, e.g. "proc", "sys", "dev" of a rootfs. The root itself is never
+ * listed (a layer cannot carry it). snap_take() returns only once the coarse
+ * clock has moved past the newest ctime it saw (a few ms; up to a second on
+ * a file system with whole-second stamps), so no later change can carry a
+ * recorded ctime.
  *
  * Errors: 0 or a negative errno with one line in err; -E2BIG past
  * SNAP_MAX_ENTRIES.
@@ -32,7 +37,9 @@ int snap_take(int rootfd, const char *const *excl, size_t nexcl, struct snap **o
 	      char *err, size_t errcap);
 void snap_free(struct snap *s);
 
-/* The changes, sorted by path; strings owned by the struct. */
+/* The changes, sorted bytewise (strcmp) by path; strings owned by the struct.
+ * For a directory made again (ARC_OPAQUE) every path below it is listed as
+ * ARC_ADD. snap_changes_free() leaves the struct zeroed. */
 struct snap_changes {
 	struct arc_change *v;
 	size_t n;
