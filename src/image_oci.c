@@ -578,7 +578,11 @@ static int pull_layers(struct img_ctx *x, struct reg_client *c, const struct reg
 	for (size_t i = 0; i < m->nlayers; i++) {
 		if ((rc = fetch_blob(x, c, rr->repo, &m->layers[i])) < 0)
 			return rc;
-		if ((rc = img_unpack_blob(x, m->layers[i].digest, s->rootfd, 0)) < 0) {
+		unsigned line = x->line;
+		x->line = 0; /* the prefix comes once, below */
+		rc = img_unpack_blob(x, m->layers[i].digest, s->rootfd, 0);
+		x->line = line;
+		if (rc < 0) {
 			char e[512];
 			snprintf(e, sizeof e, "%s", x->err);
 			return img_fail(x, rc, "base image %s: %s", name, e);
