@@ -3,8 +3,9 @@
 # cached by a stamp), `make initramfs` (reproducible cpio.gz of rootfs/files.list),
 # `make appliance` (both), `make e2e` (boot under qemu-system-s390x and drive the
 # API from the host, then the power-cut rounds; `make powercut` alone),
-# `make bench-boot` (boot timings, bench/boot.sh), `make oci` and `make se-image` (packaging). Everything lands
-# in build/appliance; the kernel tree lives in build/kernel.
+# `make bench-boot` (boot timings, bench/boot.sh), `make oci` and
+# `make se-image` (packaging). Everything lands in build/appliance; the kernel
+# tree lives in build/kernel.
 
 APP      := build/appliance
 KSRC_TAR := /usr/src/linux-source-6.1.tar.xz
@@ -14,7 +15,7 @@ KMAKE    := $(MAKE) -s -C $(KDIR) ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- KBUIL
 KFRAG    := kernel-config/sbs.fragment
 KCONFIG_SAVED := kernel-config/config-6.1-s390x
 
-.PHONY: kernel initramfs appliance e2e powercut oci se-image
+.PHONY: kernel initramfs appliance e2e powercut bench-boot oci se-image
 
 kernel: $(APP)/vmlinuz
 
@@ -118,6 +119,13 @@ e2e: appliance
 	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
 	qemu/e2e.sh $(APP) $(E2E_SBS)
 	qemu/powercut.sh $(APP) $(E2E_SBS) $(POWERCUT_ROUNDS) $(POWERCUT_SEED)
+
+# Boot figures next to their floor (a trivial PID 1 on the same kernel), the
+# initramfs size and sbsd's memory after boot; `make bench` should call it.
+BENCH_BOOT_RUNS ?= 5
+bench-boot: appliance
+	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
+	bench/boot.sh $(APP) $(E2E_SBS) $(BENCH_BOOT_RUNS)
 
 powercut: appliance
 	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
