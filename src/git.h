@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * git: fetching one branch of a repository with git's smart protocol over
- * HTTP(S) (src/hcl.c) and checking its commit out into an empty workspace,
- * with no git binary. Files: git_proto.c (pkt-line, protocol v2 ls-refs and
- * fetch, v0/v1 fallback, side-band demultiplexing, the whole fetch),
+ * HTTP(S) (src/hcl.c) or SSH (src/git_ssh.c, libssh2) and checking its
+ * commit out into an empty workspace, with no git binary. Files: git_fetch.c
+ * (the whole fetch over either transport), git_proto.c (pkt-line, protocol
+ * v2 ls-refs and fetch, v0/v1 fallback, side-band demultiplexing),
+ * git_ssh.c (the SSH transport: the only file that includes libssh2.h),
  * git_pack.c (packfile parsing and zlib; the only file that includes zlib.h),
  * git_obj.c (the object store: ids, delta resolution, commit and tree
  * parsing), git_checkout.c (tree -> files). docs/git.md has the protocol
@@ -20,7 +22,8 @@
  * Limits (src/limits.h): GIT_MAX_PKT, GIT_MAX_ADV, GIT_MAX_PACK (received
  * bytes; the endless stream stops there), GIT_MAX_OBJECT, GIT_MAX_OBJECTS,
  * GIT_MAX_DELTA_DEPTH, GIT_MAX_PATH, GIT_MAX_TREE_DEPTH, GIT_MAX_ENTRIES,
- * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES. struct git_limits may lower them.
+ * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES, GIT_SSH_*. struct git_limits may
+ * lower the GIT_MAX_* sizes.
  *
  * Checkout rules: every write is an *at() call relative to a directory fd
  * this code opened with O_NOFOLLOW under the workspace fd; names ".", "..",
@@ -30,6 +33,14 @@
  *
  * Secrets: credentials (opts user/password or userinfo in the URL) go only
  * into an Authorization header; error messages carry the URL without them.
+ * The SSH deploy key (opts ssh_key) goes only to libssh2's public-key
+ * authentication; every copy made here or inside libssh2's session is wiped
+ * before it is freed, and no message carries any part of it.
+ *
+ * SSH trust: the server's host key is pinned on first use in the file
+ * opts known_hosts (one line "host:port <type> <base64 key>", written
+ * atomically); a later different key for the same host:port is refused with
+ * both SHA-256 fingerprints in the message. res host_key names the key used.
  *
  * Errors: negative errno codes; functions that take (err, errcap) write a
  * one-line reason there (server text sanitised and bounded by GIT_MAX_MSG).
@@ -64,7 +75,8 @@ struct git_submodule {
 };
 
 struct git_fetch_opts {
-	const char *url;            /* https://[user[:token]@]host[:port]/path or http:// */
+	const char *url;            /* https://[user[:token]@]host[:port]/path, http://,
+				       ssh://[user@]host[:port]/path or [user@]host:path */
 	const char *branch;         /* NULL or "" = the remote HEAD */
 	const uint8_t *ca_pem;      /* trust anchors, required for https */
 	size_t ca_len;
@@ -74,7 +86,10 @@ struct git_fetch_opts {
 	int force_v0;               /* do not ask for protocol v2 */
 	const char *tmp_dir;        /* the pack's temp file; NULL = $TMPDIR or /tmp */
 	struct git_limits lim;
-	int timeout_ms;             /* per wait; 0 = HCL_IO_TIMEOUT_MS */
+	int timeout_ms;             /* per wait; 0 = HCL_IO_TIMEOUT_MS (GIT_SSH_IO_MS for SSH) */
+	const uint8_t *ssh_key;     /* SSH: the deploy key, PEM or OpenSSH text (SECRET) */
+	size_t ssh_key_len;
+	const char *known_hosts;    /* SSH: the host-key pin file (required for SSH) */
 };
 
 struct git_result {
@@ -90,6 +105,7 @@ struct git_result {
 	size_t nobjects;
 	struct git_submodule *subs; /* malloc'd, nsubs entries */
 	size_t nsubs;
+	char host_key[GIT_SSH_HOSTKEY_LEN];   /* SSH: "<type> SHA256:<b64>" of the server's key */
 };
 
 /* Fetches opts->branch and checks its commit out into dirfd, which must be
@@ -172,6 +188,56 @@ void git_rx_init(struct git_rx *x, int v2, int sideband, uint64_t max_pack, git_
 int git_rx_feed(struct git_rx *x, const uint8_t *p, size_t n);   /* 0 or -errno */
 /* At the end of the response: 0 if the pack ended properly, else -EPIPE. */
 int git_rx_end(struct git_rx *x);
+/* 1 once the response is complete (the flush after the pack): on a stream
+ * (SSH) nothing more is to be read. */
+int git_rx_done(const struct git_rx *x);
+
+/* ---- the SSH transport (git_ssh.c) ---- */
+/* The repository's place, from ssh://[user@]host[:port]/path or the scp-like
+ * [user@]host:path (a ':' before any '/'; git's rule). user defaults to
+ * "git", port to 22. Refused (-EINVAL): a path that is empty, starts with
+ * '-', or holds a quote, backslash, '`', '$', '!' or control byte (the path
+ * goes into the remote command line "git-upload-pack '<path>'"). */
+struct git_ssh_url {
+	char user[GIT_SSH_MAX_USER + 1];
+	char host[HCL_MAX_HOST + 1];
+	unsigned port;
+	char path[GIT_MAX_PATH];
+};
+int git_ssh_is_url(const char *url);     /* 1 for an SSH form, 0 for http(s):// and others */
+int git_ssh_parse_url(const char *url, struct git_ssh_url *u, char *err, size_t errcap);
+
+/* Host-key pinning. name is "host:port" ("[v6]:port"), blob the key as the
+ * server sent it. 0 if the file pins this key (or pinned it now: the line
+ * is added atomically), -EKEYREJECTED if it pins another key for name (err
+ * names both fingerprints), -errno on file errors or a malformed line for
+ * name. Other hosts' lines are kept as they are. */
+int git_ssh_pin(const char *file, const char *name, const uint8_t *blob, size_t len,
+		char *err, size_t errcap);
+/* "<type> SHA256:<b64, no padding>" of a key blob (OpenSSH's fingerprint);
+ * -EBADMSG if the blob does not start with a type name. */
+int git_ssh_fingerprint(const uint8_t *blob, size_t len, char out[static GIT_SSH_HOSTKEY_LEN]);
+
+/* One exec channel running git-upload-pack on the server. */
+struct git_ssh;
+/* Connects (bounded by o->timeout_ms per wait and GIT_SSH_SESSION_MS in
+ * all), checks the host key (git_ssh_pin), authenticates with o->ssh_key
+ * and starts "git-upload-pack '<path>'", asking for protocol v2 with the
+ * GIT_PROTOCOL=version=2 env request unless o->force_v0 (a server may ignore
+ * it: the advertisement says which version runs). host_key gets the key's
+ * fingerprint as soon as it is known. */
+int git_ssh_open(struct git_ssh **out, const struct git_fetch_opts *o,
+		 char host_key[static GIT_SSH_HOSTKEY_LEN], char *err, size_t errcap);
+/* "ssh://user@host:port/path" for messages (no secret in it). */
+const char *git_ssh_name(const struct git_ssh *s);
+int git_ssh_write(struct git_ssh *s, const void *p, size_t n);   /* 0 or -errno */
+/* Waits for stdout bytes: >0 read, 0 at the end of the stream, -ETIMEDOUT,
+ * -ECONNRESET, -EIO. The server's stderr is drained meanwhile (its start is
+ * kept, see git_ssh_stderr). */
+long git_ssh_read(struct git_ssh *s, void *p, size_t cap);
+/* The server's stderr so far, sanitised (at most GIT_MAX_MSG); "" if none. */
+const char *git_ssh_stderr(const struct git_ssh *s);
+void git_ssh_close(struct git_ssh *s);
 
 /* ---- pack and objects (git_pack.c, git_obj.c) ---- */
 struct git_store;

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * git_fetch: one whole fetch and checkout over smart HTTP (contract in
- * git.h). Discovery is GET <url>/info/refs?service=git-upload-pack asking for
- * protocol v2 (Git-Protocol: version=2); a v2 server is then asked ls-refs
- * for the one ref and fetch for its commit; a v0/v1 server's ref list names
- * the commit and the v0 request (want, deepen, flush, done) fetches it. The
+ * git_fetch: one whole fetch and checkout over smart HTTP or SSH (contract
+ * in git.h). Discovery is GET <url>/info/refs?service=git-upload-pack asking
+ * for protocol v2 (Git-Protocol: version=2), or over SSH the advertisement
+ * git-upload-pack sends first (v2 asked for with GIT_PROTOCOL, git_ssh.c); a
+ * v2 server is then asked ls-refs for the one ref and fetch for its commit;
+ * a v0/v1 server's ref list names the commit and the v0 request (want,
+ * deepen, flush, done) fetches it. Over HTTP each request is one POST; over
+ * SSH the same pkt-lines go down one stream and each answer is read up to
+ * its closing flush (bounded by GIT_MAX_ADV, the pack by max_pack). The
  * response streams through the side-band demultiplexer into an unlinked temp
  * file, bounded by max_pack, which is then mapped read-only and indexed.
  * Credentials from the URL's userinfo are moved into the HTTP session (an
@@ -26,6 +30,7 @@
 
 #define AGENT "git/sbs-" SBS_VERSION
 #define SVC_SUFFIX "/info/refs?service=git-upload-pack"
+#define SSH_RBUF 16384          /* one read from the SSH channel */
 
 struct fetch {
 	const struct git_fetch_opts *o;
@@ -40,6 +45,9 @@ struct fetch {
 	int fd;
 	char *err;
 	size_t errcap;
+	struct git_ssh *ssh;        /* the SSH transport, or NULL for HTTP */
+	uint8_t *rb;                /* SSH: bytes read, rb[roff..rlen) not consumed yet */
+	size_t roff, rlen;
 };
 
 /* git check-ref-format's rules, for the one component we put after refs/heads/. */
@@ -138,6 +146,138 @@ static int http_fail(struct fetch *f, const char *what, int rc, const struct hcl
 			  r->status);
 }
 
+/* ---- SSH: the same exchange over one stream ---------------------------------- */
+
+/* rc 0 means the stream ended. The server's stderr (git-shell's complaint,
+ * "does not appear to be a git repository") is the best hint there is. */
+static int ssh_err(struct fetch *f, int rc, const char *what)
+{
+	const char *se = git_ssh_stderr(f->ssh);
+
+	return git_seterr(f->err, f->errcap, rc ? rc : -EPIPE, "git: %s %s: %s%s%s", what, f->base,
+			  rc == 0 ? "the server closed the stream" : rc == -ETIMEDOUT ? "timed out" :
+			  strerror(-rc), se[0] ? "; the server said: " : "", se);
+}
+
+/* 1 with unread bytes in f->rb, 0 at the end of the stream, or -errno. */
+static int ssh_fill(struct fetch *f)
+{
+	long n;
+
+	if (f->roff < f->rlen)
+		return 1;
+	n = git_ssh_read(f->ssh, f->rb, SSH_RBUF);
+	if (n <= 0)
+		return (int)n;
+	f->roff = 0;
+	f->rlen = (size_t)n;
+	return 1;
+}
+
+/* One answer: pkt-lines up to and including a flush, appended to out
+ * (whose max bounds it). */
+static int ssh_answer(struct fetch *f, struct buf *out, const char *what)
+{
+	struct git_pktr *r = malloc(sizeof *r);
+	const uint8_t *pl = NULL;
+	size_t pll = 0, used;
+	enum git_pkt_kind k;
+	int rc;
+
+	if (!r)
+		return git_seterr(f->err, f->errcap, -ENOMEM, "out of memory");
+	git_pktr_init(r);
+	for (;;) {
+		if ((rc = ssh_fill(f)) <= 0) {
+			rc = ssh_err(f, rc, what);
+			break;
+		}
+		rc = git_pktr_next(r, f->rb + f->roff, f->rlen - f->roff, &used, &k, &pl, &pll);
+		if (rc < 0) {
+			rc = git_seterr(f->err, f->errcap, -EBADMSG, "git: %s %s: bad pkt-line", what,
+					f->base);
+			break;
+		}
+		if (buf_append(out, f->rb + f->roff, used) < 0) {
+			rc = git_seterr(f->err, f->errcap, -E2BIG, "git: %s %s: over the limit of %zu "
+					"bytes", what, f->base, out->max);
+			break;
+		}
+		f->roff += used;
+		if (rc == 1 && k == GIT_PKT_FLUSH) {
+			rc = 0;
+			break;
+		}
+	}
+	free(r);
+	return rc;
+}
+
+/* After the host key check and the exec: the advertisement (an ERR line
+ * before the stream ends is reported as the server's words). */
+static int ssh_discover(struct fetch *f, struct git_result *res)
+{
+	struct buf b = { .max = GIT_MAX_ADV };
+	char e2[GIT_MAX_MSG + 64];
+	int rc = git_ssh_open(&f->ssh, f->o, res->host_key, f->err, f->errcap);
+
+	if (rc < 0)
+		return rc;
+	snprintf(f->base, sizeof f->base, "%s", git_ssh_name(f->ssh));
+	if (!(f->rb = malloc(SSH_RBUF)))
+		return git_seterr(f->err, f->errcap, -ENOMEM, "out of memory");
+	rc = ssh_answer(f, &b, "advertisement from");
+	if (rc == 0)
+		rc = git_adv_parse(b.data, b.len, f->ref, &f->adv, f->err, f->errcap);
+	else if (b.len > 0 && git_adv_parse(b.data, b.len, f->ref, &f->adv, e2, sizeof e2) ==
+		 -EREMOTEIO)
+		rc = git_seterr(f->err, f->errcap, -EREMOTEIO, "git: %s: %s", f->base, e2);
+	buf_free(&b);
+	return rc;
+}
+
+/* A request down the stream and its answer (up to its flush) into ans. */
+static int ssh_rpc(struct fetch *f, const struct buf *req, struct buf *ans)
+{
+	int rc = git_ssh_write(f->ssh, req->data, req->len);
+
+	if (rc < 0)
+		return ssh_err(f, rc, "request to");
+	return ssh_answer(f, ans, "answer from");
+}
+
+/* The fetch request, then the response into the demultiplexer until it is
+ * complete (v2, and v0 with side-band: the flush after the pack) or the
+ * stream ends (v0 raw pack). Every byte counts against the bound. */
+static int ssh_pack(struct fetch *f, const struct buf *req, struct git_rx *x)
+{
+	uint64_t total = 0, max = f->lim.max_pack + f->lim.max_pack / 8192 + (1u << 20);
+	int rc = git_ssh_write(f->ssh, req->data, req->len);
+
+	if (rc < 0)
+		return ssh_err(f, rc, "fetch request to");
+	while (!git_rx_done(x)) {
+		size_t n;
+
+		if ((rc = ssh_fill(f)) < 0)
+			return ssh_err(f, rc, "fetch from");
+		if (rc == 0)
+			break;          /* git_rx_end judges whether that was the end */
+		n = f->rlen - f->roff;
+		if (n > max - total)
+			return git_seterr(f->err, f->errcap, -EFBIG, "git: the fetch response from %s "
+					  "is over %llu bytes", f->base, (unsigned long long)max);
+		total += n;
+		rc = git_rx_feed(x, f->rb + f->roff, n);
+		f->roff = f->rlen;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ---- HTTP --------------------------------------------------------------------- */
+
 static int discover(struct fetch *f)
 {
 	struct hcl_hdr h[] = { { "Git-Protocol", "version=2" }, { "Accept", "*/*" },
@@ -215,7 +355,7 @@ static int v2_head(struct fetch *f, struct buf *b, const char *cmd)
 
 static int ls_refs(struct fetch *f)
 {
-	struct buf b = { .max = 65536 };
+	struct buf b = { .max = 65536 }, ans = { .max = GIT_MAX_ADV };
 	struct hcl_resp r = { 0 };
 	char sym[GIT_MAX_REFNAME + 1];
 	int rc;
@@ -229,14 +369,17 @@ static int ls_refs(struct fetch *f)
 		rc = git_pkt_printf(&b, "ref-prefix %s\n", f->ref);
 	if (rc == 0)
 		rc = git_pkt_special(&b, GIT_PKT_FLUSH);
-	if (rc == 0)
+	if (rc == 0 && f->ssh)
+		rc = ssh_rpc(f, &b, &ans);
+	else if (rc == 0)
 		rc = rpc(f, &b, NULL, NULL, GIT_MAX_ADV, &r);
 	if (rc == 0)
-		rc = git_lsrefs_parse(r.body, r.body_len, f->ref, f->want, sym, sizeof sym,
-				      f->err, f->errcap);
+		rc = git_lsrefs_parse(f->ssh ? ans.data : r.body, f->ssh ? ans.len : r.body_len,
+				      f->ref, f->want, sym, sizeof sym, f->err, f->errcap);
 	if (rc == 0)
 		rc = git_seterr(f->err, f->errcap, -ENOENT, "git: %s has no %s", f->base, f->ref);
 	buf_free(&b);
+	buf_free(&ans);
 	hcl_resp_free(&r);
 	return rc < 0 ? rc : 0;
 }
@@ -347,7 +490,11 @@ static int fetch_pack(struct fetch *f, uint64_t *pack_len)
 		    git_cap(&f->adv, "side-band-64k", NULL, NULL) || git_cap(&f->adv, "side-band", NULL, NULL),
 		    f->lim.max_pack, pack_write, f, rxerr, sizeof rxerr);
 	/* pkt framing adds 5 bytes per up to 65515 pack bytes */
-	rc = rpc(f, &b, rx_sink, x, f->lim.max_pack + f->lim.max_pack / 8192 + (1u << 20), &r);
+	if (f->ssh)
+		rc = ssh_pack(f, &b, x);
+	else
+		rc = rpc(f, &b, rx_sink, x, f->lim.max_pack + f->lim.max_pack / 8192 + (1u << 20),
+			 &r);
 	if (rc == 0)
 		rc = git_rx_end(x);
 	if (rc < 0 && rxerr[0])
@@ -420,7 +567,11 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 		rc = git_seterr(err, errcap, rc, "git: the workspace is not an empty directory");
 		goto out;
 	}
-	if ((rc = setup(f)) < 0 || (rc = discover(f)) < 0)
+	if (git_ssh_is_url(o->url))
+		rc = ssh_discover(f, res);
+	else if ((rc = setup(f)) == 0)
+		rc = discover(f);
+	if (rc < 0)
 		goto out;
 	res->protocol = f->adv.version;
 	if (f->adv.version == 2)
@@ -436,6 +587,8 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 		rc = index_and_checkout(f, pack_len, dirfd, res);
 out:
 	hcl_sess_close(&f->sess);
+	git_ssh_close(f->ssh);
+	free(f->rb);
 	if (f->fd >= 0)
 		close(f->fd);
 	wipe(f, sizeof *f);

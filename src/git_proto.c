@@ -649,3 +649,8 @@ int git_rx_end(struct git_rx *x)
 				  "pack was complete");
 	return 0;
 }
+
+int git_rx_done(const struct git_rx *x)
+{
+	return x->state == X_DONE;
+}

@@ -125,6 +125,18 @@
 #define GIT_MAX_CHECKOUT     (8ull << 30)  /* bytes written by a checkout */
 #define GIT_MAX_SUBMODULES   1024   /* gitlinks recorded */
 #define GIT_MAX_MSG          256    /* server text (ERR, band 3) kept for an error */
+/* git over SSH (src/git_ssh.c). A deploy key is one PEM or OpenSSH text
+ * (ECDSA: ~0.5 KiB; RSA 4096, read and then refused: ~3.3 KiB); a host key
+ * blob is ~100 bytes (ECDSA; RSA 8192 would be ~1 KiB). The session deadline
+ * bounds a server that trickles bytes just inside the per-wait timeout, as
+ * HCL_REQUEST_MS does for HTTP. */
+#define GIT_SSH_IO_MS        30000  /* one wait for the server (connect, read, write) */
+#define GIT_SSH_SESSION_MS   900000 /* one whole SSH fetch */
+#define GIT_SSH_MAX_KEY      16384  /* the deploy key text (GITHUB_KEY) */
+#define GIT_SSH_MAX_HOSTKEY  2048   /* the server's host key blob */
+#define GIT_SSH_MAX_PINS     (256u << 10)  /* the known-hosts pin file */
+#define GIT_SSH_MAX_USER     64     /* the user name in an SSH URL ("git") */
+#define GIT_SSH_HOSTKEY_LEN  128    /* "<type> SHA256:<b64>" (git_result.host_key) */
 
 /* Appliance init (src/init.c) and hal se (hal/hal_se.c). Waits are bounded
  * so a missing device or a stuck server ends in a clear console message and a

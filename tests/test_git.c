@@ -3,8 +3,10 @@
  * Unit tests of the git modules (src/git_*.c) and, with arguments, the driver
  * tests/it_git.sh uses:
  *   test_git fetch URL BRANCH DIR CAFILE|- [--v0] [--max-pack N] [--depth N]
+ *            [--timeout-ms N] [--ssh-key FILE] [--known-hosts FILE]
  * prints the commit id on the first line of stdout (then "protocol N",
- * "time T", "tree T" and one "submodule PATH OID" per gitlink) and exits 0,
+ * "time T", "tree T", for SSH "hostkey TYPE SHA256:..." and one "submodule
+ * PATH OID" per gitlink) and exits 0,
  * or prints the error and exits 1. Without arguments: the unit tests, with
  * packs built here by hand (zlib "stored" blocks, so no zlib in the test) and
  * known ids from `git hash-object` (the origin of each vector is noted).
@@ -24,57 +26,88 @@
 
 /* ---- the fetch driver ------------------------------------------------------- */
 
-static int drive(int argc, char **argv)
+struct drive_args {
+	struct git_fetch_opts o;
+	uint8_t *ca, *key;
+	size_t ca_len, key_len;
+};
+
+static int drive_opts(struct drive_args *a, int argc, char **argv)
 {
-	struct git_fetch_opts o = { .url = argv[2], .branch = argv[3] };
-	struct git_result r;
-	char err[512] = "";
-	uint8_t *ca = NULL;
-	size_t ca_len = 0;
-	int dfd, rc;
-
 	for (int i = 6; i < argc; i++) {
-		uint64_t v;
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		uint64_t n = 0;
+		int num = v && util_parse_u64(v, strlen(v), UINT64_MAX, &n) == 0;
 
-		if (strcmp(argv[i], "--v0") == 0)
-			o.force_v0 = 1;
-		else if (i + 1 < argc && util_parse_u64(argv[i + 1], strlen(argv[i + 1]),
-							UINT64_MAX, &v) == 0 &&
-			 (strcmp(argv[i], "--max-pack") == 0 || strcmp(argv[i], "--depth") == 0)) {
-			if (argv[i][2] == 'm')
-				o.lim.max_pack = v;
-			else
-				o.depth = (unsigned)v;
-			i++;
+		if (strcmp(argv[i], "--v0") == 0) {
+			a->o.force_v0 = 1;
+			continue;
+		}
+		if (num && strcmp(argv[i], "--max-pack") == 0)
+			a->o.lim.max_pack = n;
+		else if (num && strcmp(argv[i], "--depth") == 0)
+			a->o.depth = (unsigned)n;
+		else if (num && n < 3600000 && strcmp(argv[i], "--timeout-ms") == 0)
+			a->o.timeout_ms = (int)n;
+		else if (v && strcmp(argv[i], "--known-hosts") == 0)
+			a->o.known_hosts = v;
+		else if (v && strcmp(argv[i], "--ssh-key") == 0) {
+			if (util_read_file(v, 1u << 20, &a->key, &a->key_len) < 0) {
+				fprintf(stderr, "cannot read %s\n", v);
+				return 2;
+			}
 		} else {
 			fprintf(stderr, "unknown option %s\n", argv[i]);
 			return 2;
 		}
+		i++;
 	}
-	if (strcmp(argv[5], "-") != 0 && util_read_file(argv[5], 1u << 22, &ca, &ca_len) < 0) {
+	a->o.ssh_key = a->key;
+	a->o.ssh_key_len = a->key_len;
+	return 0;
+}
+
+static int drive(int argc, char **argv)
+{
+	struct drive_args a = { .o = { .url = argv[2], .branch = argv[3] } };
+	struct git_result r;
+	char err[1024] = "";
+	int dfd, rc;
+
+	if ((rc = drive_opts(&a, argc, argv)) != 0)
+		goto out;
+	rc = 2;
+	if (strcmp(argv[5], "-") != 0 && util_read_file(argv[5], 1u << 22, &a.ca, &a.ca_len) < 0) {
 		fprintf(stderr, "cannot read %s\n", argv[5]);
-		return 2;
+		goto out;
 	}
-	o.ca_pem = ca;
-	o.ca_len = ca_len;
+	a.o.ca_pem = a.ca;
+	a.o.ca_len = a.ca_len;
 	dfd = open(argv[4], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0) {
 		fprintf(stderr, "cannot open %s\n", argv[4]);
-		return 2;
+		goto out;
 	}
-	rc = git_fetch_checkout(&o, dfd, &r, err, sizeof err);
+	rc = git_fetch_checkout(&a.o, dfd, &r, err, sizeof err);
 	close(dfd);
-	free(ca);
 	if (rc < 0) {
 		fprintf(stderr, "fetch failed (%d): %s\n", rc, err);
-		return 1;
+		if (r.host_key[0])
+			fprintf(stderr, "hostkey %s\n", r.host_key);
+		rc = 1;
+		goto out;
 	}
 	printf("%s\nprotocol %d\ntime %llu\ntree %s\n", r.commit, r.protocol,
 	       (unsigned long long)r.commit_time, r.tree);
+	if (r.host_key[0])
+		printf("hostkey %s\n", r.host_key);
 	for (size_t i = 0; i < r.nsubs; i++)
 		printf("submodule %s %s\n", r.subs[i].path, r.subs[i].oid);
 	git_result_free(&r);
-	return 0;
+out:
+	free(a.ca);
+	wipe_free(a.key, a.key_len);
+	return rc;
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -708,7 +741,8 @@ int main(int argc, char **argv)
 		return drive(argc, argv);
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s [fetch URL BRANCH DIR CAFILE|- [--v0] [--max-pack N] "
-			"[--depth N]]\n", argv[0]);
+			"[--depth N] [--timeout-ms N] [--ssh-key FILE] [--known-hosts FILE]]\n",
+			argv[0]);
 		return 2;
 	}
 	test_sha1();
