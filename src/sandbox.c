@@ -368,6 +368,7 @@ static const long denied[] = {
 	SYS_mount_setattr,
 #endif
 	SYS_open_by_handle_at, SYS_name_to_handle_at,
+	SYS_syslog,             /* the kernel log, readable when dmesg_restrict is 0 */
 };
 
 #define NDENIED (sizeof denied / sizeof denied[0])
@@ -465,11 +466,24 @@ static void exec_step(const struct ctx *c)
 	_exit(127);
 }
 
+/* Without cgroups nothing bounds the step's memory: make it the OOM killer's
+ * first choice, so sbsd's own processes are not. Lowering it again needs
+ * CAP_SYS_RESOURCE, which the step does not keep. */
+static void oom_first(const struct ctx *c)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write(fd, "1000", 4) != 4)
+		DIE(c, "oom_score_adj%s", "");
+	close(fd);
+}
+
 /* PID 1 of the new pid namespace: builds the step's world and becomes it. */
 static void step_main(struct ctx *c)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || setsid() < 0)
 		DIE(c, "session%s", "");
+	oom_first(c);
 	mount_proc(c);
 	mount_dev(c);
 	enter_root(c);
