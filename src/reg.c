@@ -133,6 +133,8 @@ int reg_open(struct reg_client **out, const struct reg_opts *o)
 		return -EINVAL;
 	}
 	c->o = *o;
+	if (c->o.user && !c->o.pass)
+		c->o.pass = "";
 	hcl_sess_init(&c->sess);
 	hcl_sess_init(&c->bare);
 	c->sess.ca_pem = c->bare.ca_pem = o->ca_pem;
@@ -225,6 +227,7 @@ static int token_fetch(struct reg_client *c, const char *scope)
 	req.sess = &ts;
 	req.url = url;
 	rc = hcl_request(&req, &resp);
+	c->tls_fail = rc < 0 && strncmp(ts.err, "TLS ", 4) == 0;
 	if (rc < 0)
 		rc = seterr(c, rc, "token request: %s", ts.err);
 	else if (resp.status == 401 || resp.status == 403)
@@ -314,10 +317,16 @@ static int bare_follow(struct reg_client *c, const struct rq *q, struct hcl_resp
 	struct hcl_req req = { .sess = &c->bare, .method = "GET", .url = loc, .max_body = q->max,
 			       .sink = q->sink, .sink_ctx = q->ctx, .keep_head = 1 };
 
-	if (hcl_resp_header(resp, "Location", loc, sizeof loc) < 0 ||
-	    (strncmp(loc, "https://", 8) != 0 && strncmp(loc, "http://", 7) != 0))
-		return seterr(c, -EPROTO, "%s %s: redirect without an absolute Location", q->what,
-			      q->repo);
+	size_t bl = strlen(c->base);
+
+	if (hcl_resp_header(resp, "Location", loc, sizeof loc) <= 0)
+		return seterr(c, -EPROTO, "%s %s: redirect without a Location", q->what, q->repo);
+	if (loc[0] == '/' && loc[1] != '/' && bl + strlen(loc) <= HCL_MAX_URL) {
+		memmove(loc + bl, loc, strlen(loc) + 1);
+		memcpy(loc, c->base, bl);
+	}
+	if (strncmp(loc, "https://", 8) != 0 && strncmp(loc, "http://", 7) != 0)
+		return seterr(c, -EPROTO, "%s %s: bad redirect Location", q->what, q->repo);
 	if (strncmp(loc, c->base, 5) != 0)
 		return seterr(c, -EPERM, "%s %s: redirect to another scheme refused", q->what, q->repo);
 	hcl_resp_free(resp);
@@ -487,18 +496,29 @@ static int v2_url(struct reg_client *c, char *out, size_t cap, const char *repo,
 static const char accept_mt[] = REG_MT_OCI_MANIFEST ", " REG_MT_OCI_INDEX ", "
 	REG_MT_DOCKER_MANIFEST ", " REG_MT_DOCKER_LIST;
 
-/* The media type of a manifest: its mediaType member, else Content-Type. */
-static void manifest_mt(const struct hcl_resp *r, char mt[static REG_MAX_MEDIATYPE + 1])
+/* The media type of a manifest: its mediaType member; else Content-Type
+ * when that is one of the four we asked for; else OCI's by shape. */
+static int manifest_mt(const struct hcl_resp *r, char mt[static REG_MAX_MEDIATYPE + 1])
 {
+	static const char *const known[] = { REG_MT_OCI_MANIFEST, REG_MT_OCI_INDEX,
+					     REG_MT_DOCKER_MANIFEST, REG_MT_DOCKER_LIST };
 	json *j = NULL;
 	const char *m = NULL;
+	size_t ctl = strcspn(r->content_type, "; \t");
+	int rc;
 
 	if (json_parse((const char *)r->body, r->body_len, &j, NULL) == 0)
 		m = json_get_str(j, "mediaType");
+	for (size_t i = 0; !m && i < sizeof known / sizeof known[0]; i++)
+		if (strlen(known[i]) == ctl && strncmp(r->content_type, known[i], ctl) == 0)
+			m = known[i];
 	if (!m)
-		m = r->content_type;
-	snprintf(mt, REG_MAX_MEDIATYPE + 1, "%.*s", (int)strcspn(m, "; \t"), m);
+		m = json_get(j, "manifests") ? REG_MT_OCI_INDEX : REG_MT_OCI_MANIFEST;
+	rc = strlen(m) > REG_MAX_MEDIATYPE ? -E2BIG : 0;
+	if (rc == 0)
+		memcpy(mt, m, strlen(m) + 1);
 	json_free(j);
+	return rc;
 }
 
 /* GET one manifest by tag or digest; the digest of its bytes is checked
@@ -527,7 +547,10 @@ static int manifest_fetch(struct reg_client *c, const char *repo, const char *re
 	if (hcl_resp_header(&resp, "Docker-Content-Digest", dcd, sizeof dcd) > 0 &&
 	    strncmp(dcd, "sha256:", 7) == 0 && strcmp(dcd, digest) != 0)
 		goto out;
-	manifest_mt(&resp, mtype);
+	if (manifest_mt(&resp, mtype) < 0) {
+		rc = seterr(c, -EBADMSG, "GET manifest %s %s: over-long mediaType", repo, ref);
+		goto out;
+	}
 	*body = resp.body;
 	*len = resp.body_len;
 	resp.body = NULL;
