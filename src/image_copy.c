@@ -43,144 +43,6 @@
 #include "cry.h"
 #include "util.h"
 
-/* ---- Go's filepath.Match for one component ---- */
-
-/* One class at *pp ("[...]"); 1 if c matches, 0 if not, -EINVAL malformed. */
-static int match_class(const char **pp, unsigned char c)
-{
-	const char *p = *pp + 1;
-	int neg = 0, hit = 0, n = 0;
-
-	if (*p == '^') {
-		neg = 1;
-		p++;
-	}
-	for (;; n++) {
-		unsigned char lo, hi;
-		if (*p == ']' && n > 0)
-			break;
-		if (!*p || *p == '-' || *p == ']')
-			return -EINVAL;
-		if (*p == '\\' && !*++p)
-			return -EINVAL;
-		lo = hi = (unsigned char)*p++;
-		if (*p == '-') {
-			if (!*++p || *p == ']')
-				return -EINVAL;
-			if (*p == '\\' && !*++p)
-				return -EINVAL;
-			hi = (unsigned char)*p++;
-			if (hi < lo)
-				return -EINVAL;
-		}
-		if (lo <= c && c <= hi)
-			hit = 1;
-	}
-	*pp = p + 1;
-	return hit ^ neg;
-}
-
-/* Checks the whole pattern's syntax (Go reports bad patterns even after a
- * mismatch). */
-static int pattern_ok(const char *p)
-{
-	while (*p) {
-		if (*p == '\\') {
-			if (!*++p)
-				return 0;
-			p++;
-		} else if (*p == '[') {
-			if (match_class(&p, 0) < 0)
-				return 0;
-		} else {
-			p++;
-		}
-	}
-	return 1;
-}
-
-int img_match(const char *pat, const char *name)
-{
-	const char *p = pat, *n = name, *star_p = NULL, *star_n = NULL;
-
-	if (!pattern_ok(pat))
-		return -EINVAL;
-	while (*n) {
-		if (*p == '*') {
-			star_p = ++p;
-			star_n = n;
-			continue;
-		}
-		if (*p == '?' && *n != '/') {
-			p++, n++;
-			continue;
-		}
-		if (*p == '[') {
-			const char *q = p;
-			if (*n != '/' && match_class(&q, (unsigned char)*n) == 1) {
-				p = q, n++;
-				continue;
-			}
-		} else if (*p == '\\' ? p[1] == *n : (*p && *p == *n)) {
-			p += *p == '\\' ? 2 : 1;
-			n++;
-			continue;
-		}
-		if (!star_p || *star_n == '/')
-			return 0;
-		p = star_p;
-		n = ++star_n;
-	}
-	while (*p == '*')
-		p++;
-	return *p == 0;
-}
-
-static int has_meta(const char *s)
-{
-	return strpbrk(s, "*?[\\") != NULL;
-}
-
-/* ---- opening sources ---- */
-
-struct open_how_ {
-	uint64_t flags, mode, resolve;
-};
-#define R_NO_MAGICLINKS 0x02
-#define R_NO_SYMLINKS   0x04
-#define R_BENEATH       0x08
-#define R_IN_ROOT       0x10
-
-/* rel below rootfd: beneath (context: escapes refused) or in_root (chroot). */
-static int open_below(int rootfd, const char *rel, int beneath)
-{
-	struct open_how_ how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
-		.resolve = R_NO_MAGICLINKS | (beneath ? R_BENEATH : R_IN_ROOT),
-	};
-	const char *base;
-	long fd = -1;
-	int pfd;
-
-#ifdef SYS_openat2
-	fd = syscall(SYS_openat2, rootfd, *rel ? rel : ".", &how, sizeof how);
-	if (fd >= 0)
-		return (int)fd;
-	if (errno != ENOSYS && errno != EPERM)
-		return -errno;
-#endif
-	/* no openat2: no symlink followed at all */
-	if (!*rel)
-		return openat(rootfd, ".", (int)how.flags | O_DIRECTORY);
-	if ((pfd = arc_open_parent(rootfd, rel, 0, &base)) < 0)
-		return pfd;
-	fd = openat(pfd, base, (int)how.flags | O_NOFOLLOW);
-	if (fd < 0)
-		fd = -errno;
-	close(pfd);
-	return (int)fd;
-}
-
 /* ---- the walk over one source ---- */
 
 enum { E_FILE = 1, E_DIR, E_LINK };
@@ -201,58 +63,6 @@ struct walker {
 	void *ctx;
 	uint64_t count;
 };
-
-static int join(char *out, size_t cap, const char *a, const char *b)
-{
-	int n = *a ? snprintf(out, cap, "%s/%s", a, b) : snprintf(out, cap, "%s", b);
-
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The names of a directory, sorted (the walk order is part of the cache key). */
-static int list_dir(int dfd, char ***out, size_t *n)
-{
-	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	struct dirent *de;
-	size_t cap = 0;
-	char **v = NULL;
-
-	*n = 0;
-	if (!d) {
-		if (fd >= 0)
-			close(fd);
-		return -errno;
-	}
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (*n == cap) {
-			char **nv = realloc(v, (cap = cap ? cap * 2 : 32) * sizeof *v);
-			if (!nv)
-				goto nomem;
-			v = nv;
-		}
-		if (!(v[*n] = strdup(de->d_name)))
-			goto nomem;
-		(*n)++;
-	}
-	closedir(d);
-	qsort(v, *n, sizeof *v, cmp_name);
-	*out = v;
-	return 0;
-nomem:
-	closedir(d);
-	for (size_t i = 0; i < *n; i++)
-		free(v[i]);
-	free(v);
-	return -ENOMEM;
-}
 
 static int walk_tree(struct walker *w, int dfd, const char *srel, const char *dst, unsigned depth);
 
@@ -315,13 +125,13 @@ static int walk_tree(struct walker *w, int dfd, const char *srel, const char *ds
 	if (depth > IMG_MAX_COPY_DEPTH)
 		return img_fail(w->x, -ELOOP, "%s: deeper than %d directories", srel,
 				IMG_MAX_COPY_DEPTH);
-	if ((rc = list_dir(dfd, &names, &n)) < 0)
+	if ((rc = img_list_dir(dfd, &names, &n)) < 0)
 		return img_fail(w->x, rc, "%s: %s", srel, strerror(-rc));
 	if (!(cs = malloc(IMG_PATH_MAX)) || !(cd = malloc(IMG_PATH_MAX)))
 		rc = -ENOMEM;
 	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (join(cs, IMG_PATH_MAX, strcmp(srel, ".") ? srel : "", names[i]) < 0 ||
-		    join(cd, IMG_PATH_MAX, dst, names[i]) < 0) {
+		if (img_join(cs, IMG_PATH_MAX, strcmp(srel, ".") ? srel : "", names[i]) < 0 ||
+		    img_join(cd, IMG_PATH_MAX, dst, names[i]) < 0) {
 			rc = img_fail(w->x, -ENAMETOOLONG, "%s/%s: path too long", srel, names[i]);
 			break;
 		}
@@ -333,214 +143,6 @@ static int walk_tree(struct walker *w, int dfd, const char *srel, const char *ds
 	free(cs);
 	free(cd);
 	return rc;
-}
-
-/* ---- sources ---- */
-
-struct src {
-	char rel[IMG_PATH_MAX];        /* below the source root, as resolved for ignore */
-	char base[256];                /* name at the destination */
-	int fd;                        /* O_RDONLY */
-	struct stat st;
-	int heredoc;                   /* index + 1 of a heredoc source */
-};
-
-struct plan {
-	int rootfd;                    /* source root: context, stage or image rootfs */
-	int context;
-	struct src *v;
-	size_t n, cap;
-};
-
-static void plan_free(struct plan *p)
-{
-	for (size_t i = 0; i < p->n; i++)
-		if (p->v[i].fd >= 0)
-			close(p->v[i].fd);
-	free(p->v);
-}
-
-static struct src *plan_add(struct img_ctx *x, struct plan *p)
-{
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 8;
-		struct src *v;
-		if (nc > IMG_MAX_COPY_FILES || !(v = realloc(p->v, nc * sizeof *v))) {
-			img_fail(x, -E2BIG, "too many sources");
-			return NULL;
-		}
-		p->v = v;
-		p->cap = nc;
-	}
-	memset(&p->v[p->n], 0, sizeof p->v[0]);
-	p->v[p->n].fd = -1;
-	return &p->v[p->n++];
-}
-
-/* The real path of fd below the context, for .dockerignore. */
-static int real_rel(struct img_ctx *x, int fd, char *out, size_t cap)
-{
-	char proc[64], real[IMG_PATH_MAX];
-	size_t cl = strlen(x->ctxreal);
-	ssize_t n;
-
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	if ((n = readlink(proc, real, sizeof real - 1)) < 0)
-		return -errno;
-	real[n] = 0;
-	if (strncmp(real, x->ctxreal, cl) || (real[cl] && real[cl] != '/'))
-		return -EXDEV;
-	snprintf(out, cap, "%s", real[cl] ? real + cl + 1 : ".");
-	return 0;
-}
-
-static int add_src(struct img_ctx *x, struct plan *p, const char *rel, const char *shown)
-{
-	struct src *s;
-	const char *slash;
-	int fd = open_below(p->rootfd, rel, p->context), m;
-
-	if (fd == -ENOENT || fd == -ENOTDIR)
-		return img_fail(x, -ENOENT, "\"%s\": not found%s", shown,
-				p->context ? " in the build context" : "");
-	if (fd == -EXDEV || fd == -ELOOP)
-		return img_fail(x, -EPERM, "\"%s\": a symlink leads out of the build context "
-				"(refused)", shown);
-	if (fd < 0)
-		return img_fail(x, fd, "\"%s\": %s", shown, strerror(-fd));
-	if (!(s = plan_add(x, p))) {
-		close(fd);
-		return -E2BIG;
-	}
-	s->fd = fd;
-	if (fstat(fd, &s->st) < 0)
-		return img_fail(x, -errno, "\"%s\": %s", shown, strerror(errno));
-	snprintf(s->rel, sizeof s->rel, "%s", *rel ? rel : ".");
-	slash = strrchr(rel, '/');
-	snprintf(s->base, sizeof s->base, "%s", slash ? slash + 1 : rel);
-	if (p->context && x->ignore) {
-		if (real_rel(x, fd, s->rel, sizeof s->rel) < 0)
-			return img_fail(x, -EPERM, "\"%s\": outside the build context", shown);
-		m = di_match(x->ignore, s->rel, strlen(s->rel), S_ISDIR(s->st.st_mode));
-		if (m == DI_PRUNE || (m == DI_EXCLUDE && !S_ISDIR(s->st.st_mode)))
-			return img_fail(x, -ENOENT, "\"%s\": not found in the build context "
-					"(excluded by .dockerignore)", shown);
-	}
-	return 0;
-}
-
-/* Wildcards: component by component, sorted, each match opened as a source. */
-static int glob_src(struct img_ctx *x, struct plan *p, const char *dir, const char *pat,
-		    const char *shown, size_t *found, unsigned depth)
-{
-	size_t l = strcspn(pat, "/");
-	char comp[256], *next = NULL, **names = NULL;
-	size_t n = 0;
-	int fd, rc = 0;
-
-	if (l >= sizeof comp || depth > IMG_MAX_COPY_DEPTH)
-		return img_fail(x, -ENAMETOOLONG, "\"%s\": pattern too long", shown);
-	snprintf(comp, sizeof comp, "%.*s", (int)l, pat);
-	if (!has_meta(comp)) {
-		char *d = malloc(IMG_PATH_MAX);
-		if (!d)
-			return -ENOMEM;
-		rc = join(d, IMG_PATH_MAX, dir, comp);
-		if (rc == 0 && !pat[l]) {
-			if ((fd = open_below(p->rootfd, d, p->context)) >= 0) {
-				close(fd);
-				++*found;
-				rc = add_src(x, p, d, shown);
-			}
-		} else if (rc == 0)
-			rc = glob_src(x, p, d, pat + l + 1, shown, found, depth + 1);
-		free(d);
-		return rc;
-	}
-	if (img_match(comp, "") < 0)
-		return img_fail(x, -EINVAL, "\"%s\": bad pattern", shown);
-	if ((fd = open_below(p->rootfd, dir, p->context)) < 0)
-		return 0; /* not a directory: no match below it */
-	rc = list_dir(fd, &names, &n);
-	close(fd);
-	if (rc < 0)
-		return 0;
-	if (!(next = malloc(IMG_PATH_MAX)))
-		rc = -ENOMEM;
-	for (size_t i = 0; i < n && rc == 0; i++) {
-		if (img_match(comp, names[i]) != 1 || join(next, IMG_PATH_MAX, dir, names[i]) < 0)
-			continue;
-		if (!pat[l]) {
-			int m = DI_INCLUDE;
-			struct stat sb;
-			if (p->context && x->ignore && fstatat(p->rootfd, next, &sb, AT_SYMLINK_NOFOLLOW) == 0)
-				m = di_match(x->ignore, next, strlen(next), S_ISDIR(sb.st_mode));
-			if (m == DI_PRUNE || (m == DI_EXCLUDE && !S_ISDIR(sb.st_mode)))
-				continue;
-			++*found;
-			rc = add_src(x, p, next, shown);
-		} else {
-			rc = glob_src(x, p, next, pat + l + 1, shown, found, depth + 1);
-		}
-	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	free(next);
-	return rc;
-}
-
-static int is_url(const char *s)
-{
-	return !strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8) ||
-	       !strncasecmp(s, "git@", 4);
-}
-
-static int plan_sources(struct img_ctx *x, const struct df_inst *ev, struct plan *p)
-{
-	char clean[IMG_PATH_MAX + 2];
-	int rc;
-
-	for (size_t i = 0; i + 1 < ev->argc; i++) {
-		const char *a = ev->argv[i];
-		size_t found = 0, n = strlen(a);
-		int hd = -1;
-		for (size_t k = 0; k < ev->nhd; k++)
-			if (ev->hd[k].arg == (int)i)
-				hd = (int)k;
-		if (hd >= 0) {
-			struct src *s = plan_add(x, p);
-			if (!s)
-				return -E2BIG;
-			s->heredoc = hd + 1;
-			snprintf(s->base, sizeof s->base, "%s", ev->hd[hd].name);
-			continue;
-		}
-		if (is_url(a))
-			return img_fail(x, -ENOTSUP, "%s from a URL (%.60s) is not supported; "
-					"download it in a RUN step", df_kw_name(ev->kw), a);
-		while (*a == '/')
-			a++, n--;
-		if (n > IMG_PATH_MAX - 1)
-			return img_fail(x, -ENAMETOOLONG, "source path too long");
-		di_clean(a, n, clean);
-		if (!strcmp(clean, "..") || !strncmp(clean, "../", 3))
-			return img_fail(x, -EPERM, "\"%s\": forbidden path outside the build context",
-					ev->argv[i]);
-		if (!strcmp(clean, "."))
-			clean[0] = 0;
-		if (!has_meta(clean)) {
-			if ((rc = add_src(x, p, clean, ev->argv[i])) < 0)
-				return rc;
-			continue;
-		}
-		if ((rc = glob_src(x, p, "", clean, ev->argv[i], &found, 0)) < 0)
-			return rc;
-		if (!found)
-			return img_fail(x, -ENOENT, "\"%s\": no source files were specified",
-					ev->argv[i]);
-	}
-	return 0;
 }
 
 /* ---- writing ---- */
@@ -657,61 +259,59 @@ static int remember_link(struct writer *wr, const struct stat *st, const char *d
 
 /* Puts a new file, symlink or hardlink at dst: made under a temp name in
  * the parent, then renamed over whatever non-directory is there. */
+/* The new entry under the temp name tmp in pfd: a hardlink to first, a
+ * symlink, or a file with data (a heredoc) or e->fd's bytes. */
+static int make_tmp(struct writer *wr, const struct ent *e, const char *first, int pfd,
+		    const char *tmp, const uint8_t *data, size_t len)
+{
+	struct timespec ts[2] = { e->st->st_mtim, e->st->st_mtim };
+	const char *fb;
+	int fd, rc = 0;
+
+	if (first) {
+		if ((fd = arc_open_parent(wr->s->rootfd, first, 0, &fb)) < 0)
+			return fd;
+		rc = linkat(fd, fb, pfd, tmp, 0) < 0 ? -errno : 0;
+		close(fd);
+		return rc;
+	}
+	if (e->type == E_LINK) {
+		if (symlinkat(e->link, pfd, tmp) < 0 ||
+		    fchownat(pfd, tmp, wr->uid, wr->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
+		return 0;
+	}
+	if ((fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0)
+		return -errno;
+	rc = data ? util_write_all(fd, data, len) : copy_bytes(e->fd, fd);
+	/* owner first: chown clears setuid/setgid bits that chmod then sets */
+	if (rc == 0 && (fchown(fd, wr->uid, wr->gid) < 0 || fchmod(fd, mode_of(wr, e->st)) < 0 ||
+			futimens(fd, ts) < 0))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+/* Puts a new file, symlink or hardlink at dst: made under a temp name in
+ * the parent, then renamed over whatever non-directory is there (an existing
+ * symlink is replaced, never followed). */
 static int place(struct writer *wr, const struct ent *e, const uint8_t *data, size_t len)
 {
-	struct img_ctx *x = wr->x;
 	const char *base, *first = e->type == E_FILE && !data ? seen_link(wr, e->st) : NULL;
 	char tmp[64];
 	struct stat sb;
-	int pfd, fd = -1, rc = 0;
+	int pfd, rc;
 
 	if ((pfd = arc_open_parent(wr->s->rootfd, e->dst, 1, &base)) < 0)
 		return dst_fail(wr, pfd, e->dst);
 	if (fstatat(pfd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(sb.st_mode)) {
 		close(pfd);
-		return img_fail(x, -EISDIR, "destination /%s is a directory: cannot overwrite it "
-				"with a file", e->dst);
+		return img_fail(wr->x, -EISDIR, "destination /%s is a directory: cannot overwrite "
+				"it with a file", e->dst);
 	}
-	snprintf(tmp, sizeof tmp, ".sbs-cp-%u", x->seq++);
-	if (first) {
-		int ffd;
-		const char *fb;
-		if ((ffd = arc_open_parent(wr->s->rootfd, first, 0, &fb)) < 0)
-			rc = ffd;
-		else if (linkat(ffd, fb, pfd, tmp, 0) < 0)
-			rc = -errno;
-		if (ffd >= 0)
-			close(ffd);
-	} else if (e->type == E_LINK) {
-		if (symlinkat(e->link, pfd, tmp) < 0 ||
-		    fchownat(pfd, tmp, wr->uid, wr->gid, AT_SYMLINK_NOFOLLOW) < 0)
-			rc = -errno;
-		if (rc == 0) {
-			struct timespec ts[2] = { e->st->st_mtim, e->st->st_mtim };
-			utimensat(pfd, tmp, ts, AT_SYMLINK_NOFOLLOW);
-		}
-	} else {
-		fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (fd < 0)
-			rc = -errno;
-		else
-			rc = data ? util_write_all(fd, data, len) : copy_bytes(e->fd, fd);
-		if (rc == 0 && (fchown(fd, wr->uid, wr->gid) < 0 ||
-				fchmod(fd, data ? (wr->chmod >= 0 ? (unsigned)wr->chmod : 0644)
-					        : mode_of(wr, e->st)) < 0))
-			rc = -errno;
-		if (rc == 0) {
-			struct timespec ts[2];
-			ts[0].tv_sec = ts[1].tv_sec = (time_t)x->o->epoch;
-			ts[0].tv_nsec = ts[1].tv_nsec = 0;
-			if (!data)
-				ts[0] = ts[1] = e->st->st_mtim;
-			if (futimens(fd, ts) < 0)
-				rc = -errno;
-		}
-		if (fd >= 0)
-			close(fd);
-	}
+	snprintf(tmp, sizeof tmp, ".sbs-cp-%u", wr->x->seq++);
+	rc = make_tmp(wr, e, first, pfd, tmp, data, len);
 	if (rc == 0 && renameat(pfd, tmp, pfd, base) < 0)
 		rc = -errno;
 	unlinkat(pfd, tmp, 0); /* gone after the rename, unless base was the same inode */
@@ -803,10 +403,10 @@ struct dest {
 
 static int target_of(const struct dest *d, const char *base, char *out, size_t cap)
 {
-	return d->dir ? join(out, cap, d->rel, base) : (snprintf(out, cap, "%s", d->rel), 0);
+	return d->dir ? img_join(out, cap, d->rel, base) : (snprintf(out, cap, "%s", d->rel), 0);
 }
 
-static int do_source(struct walker *w, struct plan *p, struct src *s, const struct dest *d,
+static int do_source(struct walker *w, struct img_plan *p, struct img_src *s, const struct dest *d,
 		     const struct df_inst *ev)
 {
 	char *t = malloc(IMG_PATH_MAX);
@@ -879,14 +479,14 @@ static int record_entry(void *ctx, const struct arc_entry_info *e)
 
 	if (!*e->path)
 		return *a->prefix ? record(a->wr, a->prefix) : 0;
-	if (join(p, sizeof p, a->prefix, e->path) < 0)
+	if (img_join(p, sizeof p, a->prefix, e->path) < 0)
 		return -ENAMETOOLONG;
 	return record(a->wr, p);
 }
 
 /* 1 if s is a tar, gzip or bzip2 stream that holds a valid tar (extracted
  * into d), 0 if it is to be copied as a file, <0 error. */
-static int add_archive(struct writer *wr, struct src *s, const struct dest *d)
+static int add_archive(struct writer *wr, struct img_src *s, const struct dest *d)
 {
 	struct arc_limits lim;
 	struct arc_unpack_opts uo = { .lim = &lim, .on_entry = record_entry };
@@ -946,41 +546,6 @@ static int parse_chmod(struct img_ctx *x, const char *s, int *out)
 	return 0;
 }
 
-static int source_root(struct img_ctx *x, struct img_stage *s, const char *from, struct plan *p)
-{
-	struct img_pulled *pl;
-	size_t cur = (size_t)(s - x->stages);
-	uint64_t idx;
-	int rc;
-
-	p->context = 0;
-	for (size_t i = 0; i < cur; i++)
-		if (x->stages[i].name[0] && !strcasecmp(x->stages[i].name, from))
-			return p->rootfd = x->stages[i].rootfd, 0;
-	if (util_parse_u64(from, strlen(from), 1000, &idx) == 0) {
-		if (idx >= cur)
-			return img_fail(x, -EINVAL, "--from=%s: no such earlier stage", from);
-		return p->rootfd = x->stages[idx].rootfd, 0;
-	}
-	for (size_t i = 0; i < x->npulled; i++)
-		if (!strcmp(x->pulled[i].ref, from))
-			return p->rootfd = x->pulled[i].st.rootfd, 0;
-	if (x->npulled == IMG_MAX_STAGES)
-		return img_fail(x, -E2BIG, "more than %d --from images", IMG_MAX_STAGES);
-	pl = &x->pulled[x->npulled];
-	memset(pl, 0, sizeof *pl);
-	pl->st.rootfd = -1;
-	x->npulled++;
-	snprintf(pl->ref, sizeof pl->ref, "%s", from);
-	snprintf(pl->st.os, sizeof pl->st.os, "%s", s->os);
-	snprintf(pl->st.arch, sizeof pl->st.arch, "%s", s->arch);
-	if ((rc = img_make_root(x, &pl->st, "from", x->npulled - 1)) < 0 ||
-	    (rc = img_fill_stage(x, &pl->st, from)) < 0)
-		return rc;
-	p->rootfd = pl->st.rootfd;
-	return 0;
-}
-
 static int resolve_dest(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 			size_t nsrc, struct dest *d)
 {
@@ -1009,7 +574,7 @@ static int resolve_dest(struct img_ctx *x, struct img_stage *s, const struct df_
 }
 
 static int copy_all(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
-		    struct plan *p, const struct dest *d, struct writer *wr, const char *text,
+		    struct img_plan *p, const struct dest *d, struct writer *wr, const char *text,
 		    const struct img_key *key)
 {
 	struct walker w = { .x = x, .ignore = p->context ? x->ignore : NULL, .visit = write_visit,
@@ -1017,7 +582,7 @@ static int copy_all(struct img_ctx *x, struct img_stage *s, const struct df_inst
 	int rc = 0;
 
 	for (size_t i = 0; i < p->n && rc == 0; i++) {
-		struct src *sr = &p->v[i];
+		struct img_src *sr = &p->v[i];
 		if (ev->kw == DF_ADD && !sr->heredoc && S_ISREG(sr->st.st_mode) &&
 		    (rc = add_archive(wr, sr, d)) != 0)
 			continue;
@@ -1031,7 +596,7 @@ static int copy_all(struct img_ctx *x, struct img_stage *s, const struct df_inst
 int img_copy(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 	     const char *text)
 {
-	struct plan p = { .rootfd = x->ctxfd, .context = 1 };
+	struct img_plan p = { .rootfd = x->ctxfd, .context = 1 };
 	struct writer wr = { .x = x, .s = s };
 	struct hasher hs;
 	struct walker w = { .x = x, .visit = hash_visit, .ctx = &hs };
@@ -1043,9 +608,9 @@ int img_copy(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 	if ((rc = parse_chmod(x, ev->chmod, &wr.chmod)) < 0 ||
 	    (rc = img_resolve_owner(x, s, ev->chown, &wr.uid, &wr.gid)) < 0)
 		return rc;
-	if (ev->from && (rc = source_root(x, s, ev->from, &p)) < 0)
+	if (ev->from && (rc = img_source_root(x, s, ev->from, &p)) < 0)
 		return rc;
-	if ((rc = plan_sources(x, ev, &p)) < 0 || (rc = resolve_dest(x, s, ev, p.n, &d)) < 0)
+	if ((rc = img_plan_sources(x, ev, &p)) < 0 || (rc = resolve_dest(x, s, ev, p.n, &d)) < 0)
 		goto out;
 	/* the cache key: instruction, owner, mode, dest, then every source byte */
 	cry_sha256_init(&hs.h);
@@ -1072,6 +637,6 @@ int img_copy(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 out:
 	buf_free(&kb);
 	writer_free(&wr);
-	plan_free(&p);
+	img_plan_free(&p);
 	return rc;
 }

@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "arc.h"
 #include "dockerfile.h"
@@ -92,6 +93,9 @@ int img_workdir_abs(const struct img_cfg *c, const char *p, char *out, size_t ca
 /* df_dump_inst without the line number (cache keys). */
 int img_inst_key(const struct df_inst *ev, struct buf *b);
 
+/* ---- image_run.c ---- */
+int img_run(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev, const char *text);
+
 /* ---- image_oci.c ---- */
 void img_cfg_free(struct img_cfg *c);
 int img_cfg_copy(struct img_cfg *dst, const struct img_cfg *src);
@@ -127,10 +131,37 @@ int img_cache_apply(struct img_ctx *x, struct img_stage *s, const struct img_key
 int img_commit(struct img_ctx *x, struct img_stage *s, const struct arc_change *ch, size_t n,
 	       const char *created_by, const struct img_key *key);
 
+/* ---- image_src.c ---- */
+struct img_src {
+	char rel[IMG_PATH_MAX];        /* below the source root, as resolved for ignore */
+	char base[256];                /* name at the destination */
+	int fd;                        /* O_RDONLY */
+	struct stat st;
+	int heredoc;                   /* index + 1 of a heredoc source */
+};
+
+struct img_plan {
+	int rootfd;                    /* source root: context, stage or image rootfs */
+	int context;
+	struct img_src *v;
+	size_t n, cap;
+};
+
+/* Go's filepath.Match of one path component; 1 match, 0 not, -EINVAL bad pattern. */
+int img_match(const char *pat, const char *name);
+/* "a/b" of a and b ("" a: b); -ENAMETOOLONG. */
+int img_join(char *out, size_t cap, const char *a, const char *b);
+/* The names of a directory (not . and ..), sorted bytewise; malloc'd. */
+int img_list_dir(int dfd, char ***out, size_t *n);
+/* Opens rel below rootfd O_RDONLY: beneath (escapes refused) or in root. */
+int img_open_below(int rootfd, const char *rel, int beneath);
+int img_plan_sources(struct img_ctx *x, const struct df_inst *ev, struct img_plan *p);
+void img_plan_free(struct img_plan *p);
+/* --from: the root of an earlier stage (name or index) or of an image. */
+int img_source_root(struct img_ctx *x, struct img_stage *s, const char *from, struct img_plan *p);
+
 /* ---- image_copy.c ---- */
 int img_copy(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 	     const char *created_by);
-/* Go's filepath.Match of one path component; 1 match, 0 not, -EINVAL bad pattern. */
-int img_match(const char *pat, const char *name);
 
 #endif
