@@ -113,6 +113,28 @@ build "$C" "$TMP/w5" --arg WHO=other --cache "$TMP/cache" || fail "build 5"
 grep -q "cached=0" "$TMP/out" || fail "the RUN with another ARG value came from the cache"
 ok "another build arg value: a cache miss and another digest"
 
+# ---- signed bases (DOCKER_CONTENT_TRUST_BASE) ----
+openssl ecparam -genkey -name prime256v1 -noout -out "$TMP/k1.pem" 2>/dev/null
+openssl ec -in "$TMP/k1.pem" -pubout -out "$TMP/p1.pem" 2>/dev/null
+openssl ecparam -genkey -name prime256v1 -noout -out "$TMP/k2.pem" 2>/dev/null
+openssl ec -in "$TMP/k2.pem" -pubout -out "$TMP/p2.pem" 2>/dev/null
+$RUN "$T" sign "$REG_SERVER" busybox latest "$TMP/k1.pem" 2>"$TMP/err" || fail "sign the base"
+S=$TMP/sctx
+mkdir -p "$S"
+printf 'FROM busybox\nRUN echo signed > /s\n' >"$S/Dockerfile"
+build "$S" "$TMP/ws1" --pubkey "$TMP/p1.pem" || fail "signed base refused"
+grep -q "signature of $REG_ADDR/busybox:latest verified" "$TMP/err" || fail "no verification logged"
+if build "$S" "$TMP/ws2" --pubkey "$TMP/p2.pem"; then fail "a signature under another key passed"; fi
+grep -q "Dockerfile:1: base image $REG_ADDR/busybox:latest: signature verification failed" "$TMP/err" ||
+	fail "wrong key: $(tail -1 "$TMP/err")"
+[ ! -d "$TMP/ws2/stage0/rootfs/bin" ] || fail "an unverified base was unpacked"
+push_image "$TMP/bb" "$REG_ADDR" unsigned:latest
+printf 'FROM unsigned\nRUN true\n' >"$S/Dockerfile"
+if build "$S" "$TMP/ws3" --pubkey "$TMP/p1.pem"; then fail "an unsigned base passed"; fi
+grep -q "Dockerfile:1: base image $REG_ADDR/unsigned:latest: signature verification failed" "$TMP/err" ||
+	fail "unsigned: $(tail -1 "$TMP/err")"
+ok "base_pubkey: signed base verified; another key and an unsigned base stop the build naming the base"
+
 # ---- hostile bases ----
 CAN=$TMP/canary
 mkdir -p "$CAN"

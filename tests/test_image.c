@@ -14,12 +14,15 @@
  *   test_image build CONTEXT DOCKERFILE WORKDIR [--cache DIR] [--arg N=V]...
  *       [--os OS --arch ARCH] [--epoch N] [--server ADDR] [--push REPO:TAG]
  *       [--no-network] [--pubkey PEMFILE]
+ *   test_image sign SERVER REPO TAG KEY.pem   (a cosign signature, sigstore.c)
  * prints the manifest digest, then "steps=N cached=M layers=L" on stdout;
  * the build log goes to stderr. --server is a registry ("http://h:p"): it is
  * DOCKER_BASE_SERVER and the default host of unqualified names.
  */
+#include "cry.h"
 #include "image.h"
 #include "image_int.h"
+#include "sigstore.h"
 #include "limits.h"
 #include "tutil.h"
 #include "util.h"
@@ -130,6 +133,44 @@ static int drive(int argc, char **argv)
 	rc = dest && server ? push(server, o.workdir, &r, dest) : 0;
 	img_result_free(&r);
 	return rc;
+}
+
+/* test_image sign SERVER REPO TAG KEY.pem: a cosign signature of the image
+ * REPO:TAG pushed with src/sigstore.c (for the base_pubkey checks). */
+static int key_sign(void *ctx, const uint8_t hash[static 32], uint8_t *sig, size_t cap,
+		    size_t *siglen)
+{
+	return cry_sign_sha256(ctx, hash, sig, cap, siglen, util_rng, NULL);
+}
+
+static int sign(char **argv)
+{
+	struct reg_opts ro = { .server = argv[2], .log_fd = 2 };
+	struct reg_client *c = NULL;
+	struct cry_key *k = NULL;
+	const char *host = strstr(argv[2], "://") ? strstr(argv[2], "://") + 3 : argv[2];
+	char d[REG_DIGEST_LEN + 1], mt[REG_MAX_MEDIATYPE + 1], ref[600], err[512] = "";
+	uint8_t *pem = NULL, *body = NULL;
+	size_t n = 0;
+	int rc;
+
+	snprintf(ref, sizeof ref, "%s/%s:%s", host, argv[3], argv[4]);
+	if ((rc = util_read_file(argv[5], KEY_MAX_PEM, &pem, &n)) < 0 ||
+	    (rc = cry_key_parse(&k, pem, n)) < 0 || (rc = reg_open(&c, &ro)) < 0) {
+		fprintf(stderr, "sign: key or registry: %d\n", rc);
+		goto out;
+	}
+	if ((rc = reg_get_manifest(c, argv[3], argv[4], NULL, NULL, &body, &n, d, mt)) == 0)
+		rc = sig_push_signature(c, argv[3], ref, d, EPOCH, key_sign, k, err, sizeof err);
+	if (rc < 0)
+		fprintf(stderr, "sign: %s %s\n", err, reg_err(c));
+out:
+	free(pem);
+	free(body);
+	cry_key_free(k);
+	if (c)
+		reg_close(c);
+	return rc < 0;
 }
 
 /* ---- pure checks ---- */
@@ -621,6 +662,8 @@ int main(int argc, char **argv)
 {
 	if (argc >= 5 && strcmp(argv[1], "build") == 0)
 		return drive(argc, argv);
+	if (argc == 6 && strcmp(argv[1], "sign") == 0)
+		return sign(argv);
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s [build CONTEXT DOCKERFILE WORKDIR [options]]\n", argv[0]);
 		return 2;
