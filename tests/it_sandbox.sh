@@ -212,6 +212,15 @@ ok "timeout kills the step and its children (${took}s for a 2 s limit)"
 [ ! -e "$R/proc" ] && [ ! -e "$R/dev" ] || fail "proc/dev made by the sandbox were left behind"
 ok "after the runs the rootfs holds no mounts, no pivot dir, no proc/dev it did not have"
 
+# a 32-bit entry (int 0x80 exit(7)) is outside the filter's ABI: killed by SIGSYS
+if [ "$(uname -m)" = x86_64 ] && printf '.globl _start\n_start:\n mov $1, %%eax\n mov $7, %%ebx\n int $0x80\n' |
+	as --32 -o "$TMP/a32.o" - 2>/dev/null && ld -m elf_i386 "$TMP/a32.o" -o "$R/a32" 2>/dev/null; then
+	"$R/a32" && fail "a32 should exit 7 on the host" || [ $? = 7 ] || fail "a32 on the host"
+	sbx -- /a32
+	[ "$RC" = 0 ] && [ "$ST" = 159 ] || fail "compat syscall: rc=$RC status=$ST"
+	ok "a 32-bit syscall (int 0x80) kills the step with SIGSYS (status 159); natively it exits 7"
+fi
+
 mkdir -p "$TMP/nosh/etc"
 R=$TMP/nosh sbx -- /bin/sh -c true
 [ "$RC" = 2 ] && grep -q 'exec "/bin/sh": No such file or directory (not in the image)' "$TMP/err" ||
