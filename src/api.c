@@ -6,13 +6,16 @@
 #include "api_attest.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "arc.h"
 #include "builder.h"
 #include "cry.h"
 #include "json.h"
@@ -25,12 +28,12 @@
 
 static struct {
 	const struct hal *hal;
+	char data_dir[PATH_MAX_SBS];
+	char ca_path[PATH_MAX_SBS];
 	char status_path[PATH_MAX_SBS];
 	char log_path[PATH_MAX_SBS];
 	json *st;                    /* status.json: status, build_name, image_tag, image_digest */
 	struct builder_run run;      /* pid 0 when idle */
-	char progress[256];          /* partial line from the builder */
-	size_t progress_len;
 } A;
 
 /* ---- replies ---- */
@@ -163,6 +166,8 @@ static void h_init_update(const json *body, int is_init, struct srv_reply *r)
 static void h_init(const json *b, const char *a, struct srv_reply *r) { h_init_update(b, 1, r); }
 static void h_update(const json *b, const char *a, struct srv_reply *r) { h_init_update(b, 0, r); }
 
+static void builder_io(void);
+
 static void h_build(const json *body, const char *arg, struct srv_reply *r)
 {
 	int rc;
@@ -175,12 +180,16 @@ static void h_build(const json *body, const char *arg, struct srv_reply *r)
 		reply_err(r, 409, "a build is already running: wait for it to finish (status) or stop it (clean)");
 		return;
 	}
-	rc = builder_start(params_get(), A.log_path, &A.run);
+	struct builder_cfg bc = { .data_dir = A.data_dir, .log_path = A.log_path,
+				  .ca_path = A.ca_path };
+	rc = builder_start(params_get(), &bc, &A.run);
 	if (rc < 0) {
 		reply_err(r, 500, "cannot start the builder");
 		return;
 	}
-	A.progress_len = 0;
+	json_del(A.st, "image_digest");
+	st_set("status", "");
+	srv_watch(A.run.fd, builder_io);
 	log_info("build started (builder pid %d)", (int)A.run.pid);
 	reply_kv(r, 200, "status", "OK: async build started");
 }
@@ -194,8 +203,14 @@ static void h_clean(const json *body, const char *arg, struct srv_reply *r)
 		kill(A.run.pid, SIGKILL);
 		reap(1);
 	}
+	int dfd = open(A.data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (arc_remove_tree(dfd, "build") < 0 || arc_remove_tree(dfd, "cache") < 0)
+			log_warn("clean: cannot remove the workspace or the layer cache");
+		close(dfd);
+	}
 	st_set("status", "restarted cicd");
-	log_info("clean: builder stopped, status reset");
+	log_info("clean: builder stopped, workspace and layer cache removed, status reset");
 	reply_kv(r, 200, "status", "OK");
 }
 
@@ -220,9 +235,55 @@ static void h_log(const json *body, const char *name, struct srv_reply *r)
 	reply_json(r, 200, j);
 }
 
+/* BUILD_NAME from the body, else the last successful build's. Names come
+ * from our own builder, but the body's is untrusted: no '/', no leading '.'. */
+static const char *wanted_build(const json *body)
+{
+	const char *bn = json_is_obj(body) ? json_get_str(body, "BUILD_NAME") : NULL;
+
+	if (!bn || !*bn)
+		bn = st_get("build_name");
+	if (!*bn || bn[0] == '.' || strchr(bn, '/') || strlen(bn) > MFST_MAX_NAME)
+		return NULL;
+	return bn;
+}
+
 static void h_manifest(const json *body, const char *arg, struct srv_reply *r)
 {
-	reply_err(r, 404, "no manifest: no build has completed successfully yet");
+	const char *bn = wanted_build(body);
+	char path[2 * PATH_MAX_SBS + 32], name[PATH_MAX_SBS];
+	uint8_t *p = NULL;
+	size_t len = 0, cap, olen;
+	char *b64;
+	json *j;
+	int rc;
+
+	if (!bn) {
+		reply_err(r, 404, "no manifest: no build has completed successfully yet");
+		return;
+	}
+	snprintf(name, sizeof name, "manifest.%s", bn);
+	snprintf(path, sizeof path, "%s/manifests/%s.sig.tbz", A.data_dir, name);
+	rc = util_read_file(path, API_MAX_MANIFEST, &p, &len);
+	if (rc < 0) {
+		reply_err(r, rc == -ENOENT ? 404 : 500, rc == -ENOENT ? "no manifest for that build name"
+				: rc == -EFBIG ? "the manifest is too large to serve" : "cannot read the manifest");
+		return;
+	}
+	cap = cry_b64_encoded_len(len);
+	b64 = malloc(cap);
+	if (!b64 || cry_b64_encode(p, len, b64, cap, &olen) < 0) {
+		free(b64);
+		free(p);
+		reply_err(r, 500, "cannot encode the manifest");
+		return;
+	}
+	free(p);
+	j = json_new_obj();
+	json_set_str(j, "manifest_name", name);
+	json_set_str(j, "encoded_manifest", b64);
+	free(b64);
+	reply_json(r, 200, j);
 }
 
 static void h_publickey(const json *body, const char *arg, struct srv_reply *r)
@@ -237,7 +298,7 @@ static void h_publickey(const json *body, const char *arg, struct srv_reply *r)
 	}
 	j = json_new_obj();
 	json_set_strn(j, "public_key_pem", pem, len);
-	json_set_str(j, "build_name", st_get("build_name"));
+	json_set_str(j, "build_name", wanted_build(body) ? wanted_build(body) : "");
 	reply_json(r, 200, j);
 }
 
@@ -600,22 +661,86 @@ void api_handle(const struct http_msg *req, struct srv_reply *r)
 
 /* ---- builder supervision ---- */
 
-static void read_progress(void)
+/* A sign request: only the image and manifest keys, only 64 hex digits, and
+ * only within the build's budget (builder.h). */
+static void chan_reply(const char *m)
 {
-	char in[256];
+	send(A.run.fd, m, strlen(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void builder_sign(const char *req)
+{
+	uint8_t hash[32], sig[600];
+	char out[BUILD_MSG_MAX];
+	enum keeper_key k;
+	unsigned *used, max;
+	size_t sl = 0, n;
+
+	if (strncmp(req, "image ", 6) == 0) {
+		k = KEEPER_IMAGE, used = &A.run.signed_image, max = BUILD_SIGN_IMAGE;
+		req += 6;
+	} else if (strncmp(req, "manifest ", 9) == 0) {
+		k = KEEPER_MANIFEST, used = &A.run.signed_manifest, max = BUILD_SIGN_MANIFEST;
+		req += 9;
+	} else {
+		chan_reply("err unknown key");
+		return;
+	}
+	for (n = 0; n < 32; n++) {
+		int hi = util_hexval(req[2 * n]), lo = hi < 0 ? -1 : util_hexval(req[2 * n + 1]);
+		if (lo < 0)
+			break;
+		hash[n] = (uint8_t)(hi << 4 | lo);
+	}
+	if (n != 32 || req[64]) {
+		chan_reply("err bad digest");
+		return;
+	}
+	if (*used >= max) {
+		log_warn("builder asked for more signatures than a build needs: refused");
+		chan_reply("err the signing budget of this build is used up");
+		return;
+	}
+	if (keeper_sign(k, hash, sig, sizeof sig, &sl) < 0 || 4 + 2 * sl >= sizeof out) {
+		chan_reply("err signing failed");
+		return;
+	}
+	(*used)++;
+	memcpy(out, "sig ", 4);
+	cry_hex(sig, sl, out + 4);
+	chan_reply(out);
+}
+
+static int settable(const char *k)
+{
+	return strcmp(k, "build_name") == 0 || strcmp(k, "image_tag") == 0 ||
+	       strcmp(k, "image_digest") == 0;
+}
+
+/* Messages from the builder (builder.h), each one packet. */
+static void builder_io(void)
+{
+	char m[BUILD_MSG_MAX + 1];
 	ssize_t n;
 
-	while ((n = read(A.run.status_fd, in, sizeof in)) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (in[i] != '\n') {
-				if (A.progress_len < sizeof A.progress - 1)
-					A.progress[A.progress_len++] = in[i];
-				continue;
+	while (A.run.pid && (n = recv(A.run.fd, m, sizeof m - 1, MSG_DONTWAIT)) > 0) {
+		m[n] = 0;
+		if (strlen(m) != (size_t)n)
+			continue;
+		for (char *c = m; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		if (strncmp(m, "status ", 7) == 0) {
+			st_set("status", m + 7);
+		} else if (strncmp(m, "set ", 4) == 0) {
+			char *v = strchr(m + 4, ' ');
+			if (v) {
+				*v++ = 0;
+				if (settable(m + 4))
+					st_set(m + 4, v);
 			}
-			A.progress[A.progress_len] = 0;
-			if (strncmp(A.progress, "status ", 7) == 0)
-				st_set("status", A.progress + 7);
-			A.progress_len = 0;
+		} else if (strncmp(m, "sign ", 5) == 0) {
+			builder_sign(m + 5);
 		}
 	}
 }
@@ -627,12 +752,13 @@ static void reap(int block)
 
 	if (!A.run.pid)
 		return;
-	read_progress();
+	builder_io();
 	p = waitpid(A.run.pid, &ws, block ? 0 : WNOHANG);
 	if (p != A.run.pid)
 		return;
-	read_progress();
-	close(A.run.status_fd);
+	builder_io();
+	srv_watch(-1, NULL);
+	close(A.run.fd);
 	A.run.pid = 0;
 	if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0) {
 		char s[256];
@@ -653,7 +779,7 @@ void api_tick(void)
 		;
 }
 
-int api_open(const char *data_dir, const struct hal *hal)
+int api_open(const char *data_dir, const struct hal *hal, const char *ca_bundle)
 {
 	uint8_t *text = NULL;
 	size_t len;
@@ -662,6 +788,8 @@ int api_open(const char *data_dir, const struct hal *hal)
 	A.hal = hal;
 	if (util_sweep_tmp(data_dir) > 0)
 		log_info("removed temp files of an interrupted write");
+	snprintf(A.data_dir, sizeof A.data_dir, "%s", data_dir);
+	snprintf(A.ca_path, sizeof A.ca_path, "%s", ca_bundle ? ca_bundle : "");
 	snprintf(A.status_path, sizeof A.status_path, "%s/status.json", data_dir);
 	snprintf(A.log_path, sizeof A.log_path, "%s/build.log", data_dir);
 	rc = util_read_file(A.status_path, STORE_MAX_FILE, &text, &len);

@@ -17,7 +17,8 @@
 #include "server.h"
 #include "hal.h"
 
-int api_open(const char *data_dir, const struct hal *hal);
+/* ca_bundle: PEM trust anchors for the builder's https (git, registries). */
+int api_open(const char *data_dir, const struct hal *hal, const char *ca_bundle);
 void api_handle(const struct http_msg *req, struct srv_reply *rep);
 /* Reaps the builder and reads its progress; called by the server loop. */
 void api_tick(void);

@@ -10,7 +10,7 @@
  *   CLIENT_CRT  optional: accepted for compatibility, must verify against CLIENT_CA
  *   SERVER_CRT, SERVER_KEY  optional pair; without them the CSR bootstrap runs
  * Plain variables: SBS_HOSTNAME (default localhost), SBS_PORT (443),
- * SBS_LISTEN (0.0.0.0), SBS_DATA_DIR (./sbs-data), SBS_HAL (sim).
+ * SBS_LISTEN (0.0.0.0), SBS_DATA_DIR (./sbs-data), SBS_HAL (sim), SBS_CA_BUNDLE.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		"  SBS_PORT      TCP port (default 443)\n"
 		"  SBS_LISTEN    listen address (default 0.0.0.0)\n"
 		"  SBS_DATA_DIR  data directory (default ./sbs-data)\n"
+		"  SBS_CA_BUNDLE trust anchors (PEM) for git and registries over https\n"
+		"                (default /etc/ssl/certs/ca-certificates.crt)\n"
 		"  SBS_HAL       hardware abstraction: sim (default), se (the appliance; set\n"
 		"                by sbsd itself when it runs as PID 1)\n");
 }
@@ -213,7 +215,8 @@ static int serve(void)
 	snprintf(keydir, sizeof keydir, "%s/keys", tc.data_dir);
 	util_sweep_tmp(keydir);
 	if ((rc = keeper_open(keydir, util_rng, NULL)) < 0 ||
-	    (rc = params_open(tc.data_dir)) < 0 || (rc = api_open(tc.data_dir, hal)) < 0) {
+	    (rc = params_open(tc.data_dir)) < 0 || (rc = api_open(tc.data_dir, hal,
+					cfg("SBS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))) < 0) {
 		log_err("cannot open the data directory %s: %s", tc.data_dir, strerror(-rc));
 		return 1;
 	}
