@@ -66,7 +66,8 @@ struct rq {
 	hcl_sink_fn sink;
 	void *ctx;
 	int (*rewind)(void *ctx);      /* before a retry of a streamed GET */
-	int bare_redirect;             /* follow a 3xx ourselves, without credentials */
+	int bare_redirect;             /* follow a 3xx ourselves, without credentials (GETs);
+					* any other request takes a 3xx as an error */
 	int once;                      /* no retry here: the caller resumes (uploads) */
 };
 
@@ -309,8 +310,9 @@ static int on_401(struct reg_client *c, const struct rq *q, const struct hcl_res
 
 #define REG_MAX_HDRS 6
 
-/* A 3xx of a blob GET: fetched from its Location without our credentials
- * (a storage backend's signed URL carries its own). */
+/* A 3xx of a GET: fetched from its Location without our credentials (a
+ * storage backend's signed URL carries its own), so neither a Bearer token
+ * nor Basic credentials reach another host. */
 static int bare_follow(struct reg_client *c, const struct rq *q, struct hcl_resp *resp)
 {
 	char loc[HCL_MAX_URL + 1];
@@ -344,7 +346,7 @@ static int send_once(struct reg_client *c, const struct rq *q, struct hcl_resp *
 	struct hcl_req req = { .sess = &c->sess, .method = q->method, .url = q->url, .hdrs = h,
 			       .nhdrs = q->nhdrs, .body = q->body, .body_len = q->body_len,
 			       .max_body = q->max, .sink = q->sink, .sink_ctx = q->ctx,
-			       .no_redirect = q->bare_redirect, .keep_head = 1 };
+			       .no_redirect = 1, .keep_head = 1 };
 	struct reg_token *t;
 	int rc;
 
@@ -530,7 +532,7 @@ static int manifest_fetch(struct reg_client *c, const char *repo, const char *re
 	char url[HCL_MAX_URL + 1], dcd[REG_DIGEST_LEN + 8];
 	const struct hcl_hdr h[] = { { "Accept", accept_mt } };
 	struct rq q = { .what = "GET manifest", .repo = repo, .name = ref, .method = "GET",
-			.url = url, .hdrs = h, .nhdrs = 1, .max = REG_MAX_MANIFEST };
+			.url = url, .hdrs = h, .nhdrs = 1, .max = REG_MAX_MANIFEST, .bare_redirect = 1 };
 	struct hcl_resp resp = { 0 };
 	uint8_t hash[32];
 	int rc;

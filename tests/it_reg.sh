@@ -250,4 +250,14 @@ grep -q EXPIRED "$PLOG" && fail "an expired token was presented: $(cat "$PLOG")"
 kill "$PPID_"
 ok "bearer with 2 s tokens: refreshed before expiry (2 tokens, no expired token presented)"
 
+start_proxy bearer+redirect PROXY_USER=tokuser PROXY_PASS=tokpass-secret
+env REG_USER=tokuser REG_PASS=tokpass-secret $RUN "$T" pull "$P" sbs/busybox 1 linux amd64 "$TMP/pull8" \
+	>"$TMP/out" 2>"$TMP/err" || fail "pull with redirected blobs: $(cat "$TMP/err")"
+[ "$(grep -c "REDIRECT" "$PLOG")" = 2 ] && [ "$(grep -c "DIRECT auth=no" "$PLOG")" = 2 ] ||
+	fail "expected 2 redirected blob GETs without auth: $(cat "$PLOG")"
+grep -q "DIRECT auth=yes" "$PLOG" && fail "credentials followed a redirect to another origin"
+cmp -s "$TMP/pull8/manifest.json" "$TMP/pull1/manifest.json" || fail "redirected pull differs"
+kill "$PPID_"
+ok "blob GETs redirected to another origin are followed without the Bearer token"
+
 echo "all registry integration tests passed ($n)"

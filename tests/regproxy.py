@@ -23,6 +23,10 @@ EXPIRED), which the test greps. Modes:
               /token checks Basic credentials (env PROXY_USER/PROXY_PASS)
               and issues random tokens that expire after env PROXY_TTL
               seconds (default 60); an expired token presented -> 401, EXPIRED
+  bearer+redirect  bearer, and blob GETs are answered 307 to
+              http://localhost:PORT/direct/... (another origin: "localhost"
+              instead of "127.0.0.1"), served there without auth; each such
+              GET logs DIRECT auth=yes|no (whether any Authorization came)
 """
 import base64
 import http.client
@@ -73,7 +77,7 @@ class H(http.server.BaseHTTPRequestHandler):
     def forward(self, data, mangle=None, tag=""):
         c = http.client.HTTPConnection("127.0.0.1", UP, timeout=30)
         hdrs = {k: v for k, v in self.headers.items() if k.lower() != "authorization"}
-        if MODE != "bearer" and "authorization" in {k.lower() for k in self.headers.keys()}:
+        if not MODE.startswith("bearer") and "authorization" in {k.lower() for k in self.headers.keys()}:
             hdrs["Authorization"] = self.headers["Authorization"]
         c.request(self.command, self.path, body=data if data or self.command in ("PUT", "POST", "PATCH") else None, headers=hdrs)
         r = c.getresponse()
@@ -146,11 +150,18 @@ class H(http.server.BaseHTTPRequestHandler):
             return self.reply(500, body=b"oops", tag="INJECT")
         if MODE == "always401":
             return self.reply(401, [("WWW-Authenticate", 'Basic realm="x"')], b"{}", "INJECT")
-        if MODE == "bearer":
+        if p.startswith("/direct/"):
+            log("GET %s DIRECT auth=%s" % (p, "yes" if self.headers.get("Authorization") else "no"))
+            self.path = self.path[7:]
+            return self.forward(data)
+        if MODE.startswith("bearer"):
             if p == "/token":
                 return self.token()
             if not self.bearer_ok():
                 return
+        if MODE == "bearer+redirect" and self.command == "GET" and "/blobs/sha256:" in p:
+            return self.reply(307, [("Location", "http://localhost:%d/direct%s" % (PORT, self.path))],
+                              b"", "REDIRECT")
         if MODE == "endless" and self.command == "GET" and "/manifests/" in p:
             return self.endless()
         if MODE == "corrupt" and self.command == "GET" and "/blobs/sha256:" in p:
