@@ -759,6 +759,9 @@ static int setup(struct img_ctx *x)
 	if ((rc = df_parse(o->dockerfile_name, o->dockerfile, o->dockerfile_len, &x->df, e,
 			   sizeof e)) < 0)
 		return img_fail(x, rc, "%s", e);
+	for (size_t i = 0; i < x->df.nnotes; i++)
+		img_log(x, "%s:%u: note: %s\n", o->dockerfile_name, x->df.notes[i].line,
+			x->df.notes[i].msg);
 	if ((rc = read_ignore(x)) < 0 || (rc = setup_vars(x)) < 0)
 		return rc;
 	x->stages = calloc(IMG_MAX_STAGES, sizeof *x->stages);

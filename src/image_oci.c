@@ -199,6 +199,12 @@ int img_cfg_parse(struct img_ctx *x, const uint8_t *p, size_t n, struct img_stag
 		rc = img_fail(x, -EBADMSG, "base image config: malformed \"config\"");
 		goto out;
 	}
+	if ((json_get_str(root, "architecture") && strcmp(json_get_str(root, "architecture"), s->arch)) ||
+	    (json_get_str(root, "os") && strcmp(json_get_str(root, "os"), s->os)))
+		img_log(x, " ---> warning: the base image is %.31s/%.31s, the build is for %s/%s\n",
+			json_get_str(root, "os") ? json_get_str(root, "os") : "?",
+			json_get_str(root, "architecture") ? json_get_str(root, "architecture") : "?",
+			s->os, s->arch);
 	h = json_get(root, "history");
 	if (h && json_is_arr(h)) {
 		json_free(s->history);

@@ -97,6 +97,22 @@ jq -e '.config.User == "app" and .config.WorkingDir == "/app/work" and
 	fail "config: $(cat "$c")"
 ok "config: user, workdir, cmd, env from the base and ENV, ports, created, history"
 
+# a build argument's value reaches the RUN step only: not the log, not the config
+SECRETV=s3cr3t-$RANDOM$RANDOM
+build "$C" "$TMP/w6" --arg WHO="$SECRETV" || fail "build with a secret-like argument"
+grep -q "$SECRETV" "$TMP/err" && fail "a build argument value is in the log"
+grep -rq "$SECRETV" "$TMP/w6/blobs/sha256/$(jq -r .config.digest "$TMP/w6/blobs/sha256/$(head -1 "$TMP/out" | cut -d: -f2)" | cut -d: -f2)" &&
+	fail "a build argument value is in the config"
+ok "build argument values stay out of the log and the config"
+
+# COPY --from an image (pulled once, listed as a base; /bin/sh -> busybox resolved in that image)
+printf 'FROM scratch\nCOPY --from=busybox /bin/sh /bin/busybox\nCOPY --from=busybox /etc/passwd /etc/\nRUN ["/bin/busybox", "test", "-s", "/etc/passwd"]\n' >"$TMP/sctx.df"
+mkdir -p "$TMP/fctx" && cp "$TMP/sctx.df" "$TMP/fctx/Dockerfile"
+build "$TMP/fctx" "$TMP/wf" || fail "COPY --from=image"
+grep -q "^base $REG_ADDR/busybox:latest sha256:" "$TMP/out" && grep -q "layers=2" "$TMP/out" ||
+	fail "COPY --from=image: $(cat "$TMP/out")"
+ok "COPY --from an image: pulled, symlink resolved inside it, recorded as a base"
+
 build "$C" "$TMP/w2" --arg WHO=sbs || fail "build 2"
 [ "$(digest)" = "$D1" ] || fail "rebuild without cache: $(digest) != $D1"
 ok "same inputs, fresh work directory: same digest"
