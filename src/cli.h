@@ -139,4 +139,8 @@ int cli_cmd_get_config_python(struct cli *c);
 int cli_cmd_get_server_csr(struct cli *c);
 int cli_cmd_post_server_cert(struct cli *c);
 
+/* cli_verify.c: `sbs verify IMAGE --key PUB [--att]`, its own argv (no
+ * config); returns the exit status (0 verified, 1 invalid, 255 error). */
+int cli_verify_main(int argc, char **argv);
+
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cry.h"
+#include "mfst.h"
 #include "util.h"
 
 /* /config-json, /config-python and /imagedigest answer 201 on success. */
@@ -165,7 +166,66 @@ int cli_cmd_get_signed_image_publickey(struct cli *c)
 	return rc;
 }
 
-static int save_manifest(const char *name, const char *b64)
+/* ---- get-manifest --verify-manifest (PROTOCOL §12) ---- */
+
+/* build.py's steps: the manifest key (get-publickey), the two members of
+ * the .sig.tbz extracted into the current directory, with --verify-test the
+ * .tbz repacked with git/fake (so it must fail), then the RSA check. Logs
+ * "verify=OK", or "Invalid Signature" and "verify=intentionally failed" /
+ * "verify=uintentionally failed" (build.py's spelling). An intentional
+ * failure is success; an unexpected result of either kind fails. */
+static int verify_manifest(struct cli *c, const char *name, const uint8_t *p, size_t n)
+{
+	char file[320], mname[MFST_MAX_NAME + 1], err[256] = "";
+	uint8_t *pub = NULL, *tbz = NULL, *sig = NULL;
+	size_t publen = 0, tlen = 0, slen = 0;
+	struct buf tam = { .max = MFST_MAX_SIZE };
+	int rc = cli_cmd_get_publickey(c);
+
+	if (rc == 0 && (strncmp(name, "manifest.", 9) != 0 ||
+			snprintf(file, sizeof file, "%s-public.pem", name) >= (int)sizeof file))
+		rc = unsafe("manifest_name", name);
+	if (rc == 0)
+		rc = cli_read(file, KEY_MAX_PEM, "manifest public key", &pub, &publen);
+	if (rc == 0 && (rc = mfst_split(p, n, mname, sizeof mname, &tbz, &tlen, &sig, &slen, err,
+					sizeof err)) < 0)
+		log_err("get-manifest: %s.sig.tbz is not a signed manifest: %s", name, err);
+	if (rc == 0 && strcmp(mname, name) != 0)
+		rc = unsafe("manifest member", mname);
+	if (rc == 0 && c->verify_test && (rc = mfst_tamper(tbz, tlen, NULL, &tam, err, sizeof err)) < 0)
+		log_err("get-manifest: --verify-test could not repack the manifest: %s", err);
+	if (rc == 0 && c->verify_test) {
+		free(tbz);
+		tbz = tam.data;
+		tlen = tam.len;
+		tam.data = NULL;
+	}
+	if (rc == 0 && snprintf(file, sizeof file, "%s.tbz", name) < (int)sizeof file &&
+	    (rc = cli_write(file, tbz, tlen, 0644)) == 0 &&
+	    snprintf(file, sizeof file, "%s.sig", name) < (int)sizeof file)
+		rc = cli_write(file, sig, slen, 0644);
+	if (rc == 0) {
+		rc = mfst_verify_tbz(tbz, tlen, sig, slen, pub, publen, err, sizeof err);
+		if (rc == 0) {
+			printf("verify=OK\n");
+			if (c->verify_test) {
+				log_err("get-manifest: --verify-test: the tampered manifest verified");
+				rc = -EBADMSG;
+			}
+		} else {
+			printf("Invalid Signature (%s)\nverify=%s\n", err,
+			       c->verify_test ? "intentionally failed" : "uintentionally failed");
+			rc = c->verify_test && rc == -EBADMSG ? 0 : rc;
+		}
+	}
+	buf_free(&tam);
+	free(pub);
+	free(tbz);
+	free(sig);
+	return rc;
+}
+
+static int save_manifest(struct cli *c, const char *name, const char *b64)
 {
 	size_t n = strlen(b64), cap = n / 4 * 3 + 3, olen = 0;
 	uint8_t *bin = malloc(cap);
@@ -183,6 +243,8 @@ static int save_manifest(const char *name, const char *b64)
 		rc = cli_write(file, bin, olen, 0644);
 	if (rc == 0)
 		printf("get-manifest manifest_name: %s (saved to %s.sig.tbz)\n", name, name);
+	if (rc == 0 && c->verify_manifest)
+		rc = verify_manifest(c, name, bin, olen);
 	free(bin);
 	return rc;
 }
@@ -193,10 +255,8 @@ int cli_cmd_get_manifest(struct cli *c)
 	const char *name, *enc;
 	int rc;
 
-	if (c->verify_manifest || c->verify_test) {
-		log_err("--verify-manifest is not available in this build yet");
-		return -ENOTSUP;
-	}
+	if (c->verify_test)     /* a self-test of the verification: implies it */
+		c->verify_manifest = 1;
 	rc = get_build(c, "/manifest", &r);
 	if (rc < 0)
 		return rc;
@@ -209,7 +269,7 @@ int cli_cmd_get_manifest(struct cli *c)
 	else if (!cli_safe_name(name))
 		rc = unsafe("manifest_name", name);
 	else
-		rc = save_manifest(name, enc);
+		rc = save_manifest(c, name, enc);
 	cli_resp_free(&r);
 	return rc;
 }
