@@ -13,7 +13,10 @@
 # leave the disk image byte-identical (sha256 before and after). Then the
 # host's cryptsetup judges the volume: luksDump reads it, and
 # open --test-passphrase accepts hex(SHA-256(workload seed || env seed)),
-# computed here with sha256sum, and rejects another. Boot timings are printed
+# computed here with sha256sum, and rejects another; the volume key it dumps
+# decrypts the data segment (aes-xts-plain64, python3-cryptography) to the
+# ext4 superblock the guest wrote through dm-crypt, and the raw disk holds no
+# plaintext parameter. Boot timings are printed
 # for information only. Every wait is bounded; QEMU is killed by the EXIT trap.
 set -euo pipefail
 QDIR=$(cd "$(dirname "$0")" && pwd)
@@ -208,6 +211,25 @@ printf '%s' "$PASS" | tr 0-9a-f 1-9a-f0 >bad.key
 cryptsetup open --test-passphrase --key-file bad.key disk.img 2>/dev/null &&
 	fail "cryptsetup accepted a wrong passphrase"
 ok "host cryptsetup: luksDump reads LUKS2/pbkdf2/aes-xts-plain64; the derived passphrase opens it, another does not"
+# The volume key as cryptsetup recovers it decrypts the data segment's sector
+# 2 (aes-xts-plain64, IV = sector number from the segment start) to the ext4
+# superblock the guest wrote through dm-crypt; the raw disk holds no plaintext.
+python3 -c "import cryptography" 2>/dev/null || fail "python3-cryptography is missing (apt-get install python3-cryptography)"
+VK=$(cryptsetup luksDump --dump-volume-key --batch-mode --key-file vol.key disk.img 2>/dev/null |
+	sed -n '/^MK dump:/,$p' | sed 's/^MK dump://' | tr -d ' \t\n')
+[ "${#VK}" = 128 ] || fail "cryptsetup --dump-volume-key"
+MAGIC=$(dd if=disk.img bs=512 skip=$((16777216 / 512 + 2)) count=1 2>/dev/null |
+	VK=$VK python3 -c '
+import os, sys
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+vk = bytes.fromhex(os.environ["VK"])
+d = Cipher(algorithms.AES(vk), modes.XTS((2).to_bytes(16, "little"))).decryptor()
+sb = d.update(sys.stdin.buffer.read()) + d.finalize()
+print(sb[0x38:0x3a].hex())')
+VK=
+[ "$MAGIC" = 53ef ] || fail "the decrypted data segment holds no ext4 superblock (magic '$MAGIC')"
+grep -q "example/app.git" disk.img && fail "plaintext parameters on the raw disk"
+ok "host decrypts the data segment with cryptsetup's volume key: ext4 superblock; no plaintext on the raw disk"
 
 if grep -rqs -e "pw-e2e-Do-Not-Leak" -e "$PASS" -e "$(jq -r .APPLIANCE_ENV_SEED sbs-config.json)" \
 	-e "$(jq -r .APPLIANCE_SECRET sbs-config.json)" console-*.log; then

@@ -81,7 +81,7 @@ boot() {   # boot NAME: QEMU in the background; sets QPID, LOG
 		>"$LOG" 2>&1 </dev/null &
 	QPID=$!
 }
-cut() {    # SIGKILL: the power cut
+pcut() {   # SIGKILL: the power cut
 	kill -9 "$QPID" 2>/dev/null || true
 	wait "$QPID" 2>/dev/null || true
 	QPID=
@@ -117,7 +117,7 @@ T=$((800 + RANDOM % 3200))
 boot r0
 msleep "$T"
 FORMATTED=$(grep -c "formatting it" "$LOG" || true)
-cut
+pcut
 ok "round 0: first boot cut after $T ms ($FORMATTED format steps logged)"
 
 # ---- set-up boot: the volume opens or is formatted cleanly; baseline ----
@@ -139,7 +139,7 @@ config_json cj-base.json || fail "GET /config-json"
 jq -e .public_key cj-base.json >/dev/null || fail "config-json: $(cat cj-base.json)"
 sbs get-state-image || fail "get-state-image"
 mv "$(ls sbs-state.* | head -n1)" state-base.json
-cut
+pcut
 ok "set-up boot after the cut: volume usable, CSR bootstrap, init, baseline keys and state"
 
 # writer ROUND: one write after another; "S v" before, "A v" when acknowledged
@@ -187,7 +187,7 @@ for r in $(seq 1 "$ROUNDS"); do
 	writer "$r" >"writes-$r.log" 2>/dev/null &
 	WPID=$!
 	msleep "$T"
-	cut
+	pcut
 	kill "$WPID" 2>/dev/null || true
 	wait "$WPID" 2>/dev/null || true
 	WPID=
