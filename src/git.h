@@ -6,6 +6,7 @@
  * (the whole fetch over either transport), git_proto.c (pkt-line, protocol
  * v2 ls-refs and fetch, v0/v1 fallback, side-band demultiplexing),
  * git_ssh.c (the SSH transport: the only file that includes libssh2.h),
+ * git_sshkey.c (SSH URLs, host-key pins, the deploy key's form),
  * git_pack.c (packfile parsing and zlib; the only file that includes zlib.h),
  * git_obj.c (the object store: ids, delta resolution, commit and tree
  * parsing), git_checkout.c (tree -> files). docs/git.md has the protocol
@@ -192,7 +193,7 @@ int git_rx_end(struct git_rx *x);
  * (SSH) nothing more is to be read. */
 int git_rx_done(const struct git_rx *x);
 
-/* ---- the SSH transport (git_ssh.c) ---- */
+/* ---- the SSH transport (git_sshkey.c: URLs, pins; git_ssh.c: the session) ---- */
 /* The repository's place, from ssh://[user@]host[:port]/path or the scp-like
  * [user@]host:path (a ':' before any '/'; git's rule). user defaults to
  * "git", port to 22. Refused (-EINVAL): a path that is empty, starts with
@@ -218,7 +219,20 @@ int git_ssh_pin(const char *file, const char *name, const uint8_t *blob, size_t 
  * -EBADMSG if the blob does not start with a type name. */
 int git_ssh_fingerprint(const uint8_t *blob, size_t len, char out[static GIT_SSH_HOSTKEY_LEN]);
 
-/* One exec channel running git-upload-pack on the server. */
+/* ---- internal, between git_ssh.c and git_sshkey.c ---- */
+#define GIT_SSH_MAX_TYPE 64     /* a key type name ("ecdsa-sha2-nistp256") */
+/* "host:port" ("[v6]:port"): the pin file's name for the server. */
+void git_ssh_pin_name(const struct git_ssh_url *u, char *out, size_t cap);
+/* The key type pinned for name ("" if none or the file is unreadable). */
+void git_ssh_pin_type(const char *file, const char *name, char t[static GIT_SSH_MAX_TYPE + 1]);
+/* Checks the deploy key's form (PEM P-256 or OpenSSH ECDSA P-256/P-384,
+ * unencrypted, no NUL) and gives its public half as "type base64" in *pub
+ * (malloc'd, not secret). -EINVAL / -ENOTSUP / -E2BIG with err naming the
+ * key type and what to use instead. */
+int git_ssh_key_prepare(const uint8_t *k, size_t n, char **pub, size_t *publen, char *err,
+			size_t errcap);
+
+/* One exec channel running git-upload-pack on the server (git_ssh.c). */
 struct git_ssh;
 /* Connects (bounded by o->timeout_ms per wait and GIT_SSH_SESSION_MS in
  * all), checks the host key (git_ssh_pin), authenticates with o->ssh_key

@@ -197,6 +197,7 @@
 #define SBX_TIMEOUT_S        3600   /* one RUN step */
 #define SBX_MAX_ARG_BYTES    (1u << 20)  /* argv + envp bytes (the kernel's own cap is ARG_MAX-ish) */
 #define SBX_MAX_USER         256    /* bytes of a USER value */
+#define SBX_MAX_GROUPS       64     /* supplementary groups of a USER (docker: from /etc/group) */
 #define SBX_MAX_PATH         4096   /* a path the sandbox builds (rootfs, workdir, PATH entry) */
 #define SBX_MAX_IDFILE       (1u << 20)  /* an image's /etc/passwd or /etc/group */
 #define SBX_DEV_BYTES        (16u << 20) /* the tmpfs at /dev of a step */

@@ -735,6 +735,94 @@ static void test_checkout(void)
 	CHECK(system(path) == 0);
 }
 
+/* ---- SSH: URLs, fingerprints, the pin file (git_ssh.c) ----------------------- */
+
+static int url_is(const char *url, const char *user, const char *host, unsigned port,
+		  const char *path)
+{
+	struct git_ssh_url u;
+	char err[256];
+
+	return git_ssh_parse_url(url, &u, err, sizeof err) == 0 && strcmp(u.user, user) == 0 &&
+	       strcmp(u.host, host) == 0 && u.port == port && strcmp(u.path, path) == 0;
+}
+
+static int url_bad(const char *url)
+{
+	struct git_ssh_url u;
+	char err[256] = "";
+
+	return git_ssh_parse_url(url, &u, err, sizeof err) == -EINVAL && err[0] != 0;
+}
+
+static void test_ssh_url(void)
+{
+	CHECK(git_ssh_is_url("ssh://h/x") && git_ssh_is_url("git@github.com:o/r.git") &&
+	      git_ssh_is_url("h:x"));
+	CHECK(!git_ssh_is_url("https://h/x") && !git_ssh_is_url("http://h:80/x") &&
+	      !git_ssh_is_url("./a:b") && !git_ssh_is_url("/srv/x:y") && !git_ssh_is_url(":x"));
+	CHECK(url_is("git@github.com:owner/repo.git", "git", "github.com", 22, "owner/repo.git"));
+	CHECK(url_is("ssh://git@github.com/owner/repo.git", "git", "github.com", 22,
+		     "/owner/repo.git"));
+	CHECK(url_is("ssh://deploy@10.0.0.1:2222/srv/r", "deploy", "10.0.0.1", 2222, "/srv/r"));
+	CHECK(url_is("ssh://[::1]:2200/r", "git", "::1", 2200, "/r"));
+	CHECK(url_is("ssh://h/~u/r", "git", "h", 22, "~u/r"));       /* as git reads it */
+	CHECK(url_is("example.org:r", "git", "example.org", 22, "r"));
+	CHECK(url_bad("ssh://h/it's") && url_bad("h:a\"b") && url_bad("h:a`id`") &&
+	      url_bad("h:$HOME") && url_bad("h:a\\b") && url_bad("h:a!b") && url_bad("h:a\nb"));
+	CHECK(url_bad("ssh://h/-oProxyCommand=x") == 0);    /* '/-...' is a path, not an option */
+	CHECK(url_bad("h:-x") && url_bad("h:") && url_bad("ssh://h") && url_bad("ssh://h:0/x") &&
+	      url_bad("ssh://h:65536/x") && url_bad("ssh://h:22x/x") && url_bad("ssh://-h/x") &&
+	      url_bad("ssh://u;x@h/x") && url_bad("ssh://h_1/x") && url_bad("u@h:22:x") == 0);
+	CHECK(url_bad("ssh://[::1/x") && url_bad("ssh://[zz]/x") && url_bad("ssh://@h/x"));
+}
+
+/* An ECDSA P-256 public key and its fingerprint, both from OpenSSH 9.2:
+ * `ssh-keygen -t ecdsa -b 256` and `ssh-keygen -l -E sha256 -f key.pub`. */
+#define VK_B64 "AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTYAAABBBCBGgLwB50jj4O6t2374rfWm" \
+	       "h7snP4O7CF3VQ+BpKtsyUbrIKuCgHjd4vCdWqjqky9BeaYkzDt7aGKpF69T3U54="
+#define VK_FP "ecdsa-sha2-nistp256 SHA256:BgJdz1TB09lIIL0bZrIRfZr0FMbkAHYBnN2CMETSNM8"
+
+static void test_ssh_pin(void)
+{
+	uint8_t blob[256], other[256];
+	size_t bl = 0;
+	char fp[GIT_SSH_HOSTKEY_LEN], dir[] = "/tmp/test_git_pin.XXXXXX", file[64], err[512];
+	uint8_t *txt = NULL;
+	size_t tl = 0;
+
+	CHECK(cry_b64_decode(VK_B64, strlen(VK_B64), blob, sizeof blob, &bl) == 0);
+	CHECK(git_ssh_fingerprint(blob, bl, fp) == 0 && strcmp(fp, VK_FP) == 0);
+	CHECK(git_ssh_fingerprint(blob, 3, fp) == -EBADMSG);
+	memcpy(other, blob, bl);
+	other[bl - 1] ^= 1;
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(file, sizeof file, "%s/pins", dir);
+	/* first use pins, a second use agrees, another host is independent */
+	CHECK(git_ssh_pin(file, "h:22", blob, bl, err, sizeof err) == 0);
+	CHECK(util_read_file(file, 4096, &txt, &tl) == 0);
+	CHECK(txt && strcmp((char *)txt, "h:22 ecdsa-sha2-nistp256 " VK_B64 "\n") == 0);
+	free(txt);
+	CHECK(git_ssh_pin(file, "h:22", blob, bl, err, sizeof err) == 0);
+	CHECK(git_ssh_pin(file, "h:2222", other, bl, err, sizeof err) == 0);
+	/* a different key for a pinned host: refused, both fingerprints named */
+	CHECK(git_ssh_pin(file, "h:22", other, bl, err, sizeof err) == -EKEYREJECTED);
+	CHECK(strstr(err, "h:22") && strstr(err, "pinned " VK_FP ", offered ecdsa-sha2-nistp256"));
+	CHECK(git_ssh_pin(file, "h:2222", blob, bl, err, sizeof err) == -EKEYREJECTED);
+	CHECK(git_ssh_pin(file, "h:2", blob, bl, err, sizeof err) == 0);  /* not a prefix match */
+	/* a malformed line for the host is an error, for others it is left alone */
+	CHECK(util_write_atomic(file, "# c\nx:1 junk\ny:1 a b c\n", 23, 0600) == 0);
+	CHECK(git_ssh_pin(file, "y:1", blob, bl, err, sizeof err) == -EBADMSG);
+	CHECK(git_ssh_pin(file, "x:1", blob, bl, err, sizeof err) == -EBADMSG);
+	CHECK(git_ssh_pin(file, "z:1", blob, bl, err, sizeof err) == 0);
+	CHECK(util_read_file(file, 4096, &txt, &tl) == 0);
+	CHECK(txt && strncmp((char *)txt, "# c\nx:1 junk\ny:1 a b c\nz:1 ", 27) == 0);
+	free(txt);
+	CHECK(git_ssh_pin(file, "h:22", blob, 2, err, sizeof err) == -EBADMSG);
+	unlink(file);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 6 && strcmp(argv[1], "fetch") == 0)
@@ -753,5 +841,7 @@ int main(int argc, char **argv)
 	test_rx();
 	test_pack();
 	test_checkout();
+	test_ssh_url();
+	test_ssh_pin();
 	return tu_done("git");
 }
