@@ -215,9 +215,9 @@ static int parse_platform(struct img_ctx *x, const char *p, struct img_stage *s)
 	return 0;
 }
 
-static int find_stage(struct img_ctx *x, const char *name)
+static int find_stage(struct img_ctx *x, const char *name, size_t nprev)
 {
-	for (size_t i = 0; i < x->nstages; i++)
+	for (size_t i = 0; i < nprev && i < x->nstages; i++)
 		if (x->stages[i].name[0] && !strcasecmp(x->stages[i].name, name))
 			return (int)i;
 	return -1;
@@ -273,14 +273,14 @@ int img_make_root(struct img_ctx *x, struct img_stage *s, const char *kind, size
 }
 
 /* Fills a fresh stage s from base (scratch, stage name, or image ref). */
-int img_fill_stage(struct img_ctx *x, struct img_stage *s, const char *base)
+int img_fill_stage(struct img_ctx *x, struct img_stage *s, const char *base, size_t nprev)
 {
 	char ref[512], digest[REG_DIGEST_LEN + 1];
 	int i, rc;
 
 	if (!strcasecmp(base, "scratch"))
 		return 0;
-	if ((i = find_stage(x, base)) >= 0)
+	if ((i = find_stage(x, base, nprev)) >= 0)
 		return from_stage(x, s, &x->stages[i]);
 	if ((rc = img_pull(x, base, s->os, s->arch, s, ref, sizeof ref, digest)) < 0)
 		return rc;
@@ -302,7 +302,7 @@ static int start_stage(struct img_ctx *x, const struct df_inst *ev)
 		return rc;
 	if ((rc = img_make_root(x, s, "stage", x->nstages - 1)) < 0)
 		return rc;
-	if ((rc = img_fill_stage(x, s, ev->argv[0])) < 0)
+	if ((rc = img_fill_stage(x, s, ev->argv[0], x->nstages - 1)) < 0)
 		return rc;
 	for (size_t i = 0; i < s->cfg.env.n; i++)
 		if ((rc = df_vartab_set(&x->vars.env, s->cfg.env.v[i].name, s->cfg.env.v[i].value)) < 0)
@@ -491,7 +491,7 @@ static int workdir(struct img_ctx *x, struct img_stage *s, const struct df_inst 
 	/* each missing component, outermost first */
 	for (const char *p = rel; *p; ) {
 		size_t l = strcspn(p, "/");
-		struct stat sb;
+		const char *base;
 		snprintf(part, sizeof part, "%.*s", (int)(p - rel + (ptrdiff_t)l), rel);
 		p += l + (p[l] == '/');
 		fd = arc_open_dir(s->rootfd, part, 0);
@@ -502,15 +502,20 @@ static int workdir(struct img_ctx *x, struct img_stage *s, const struct df_inst 
 		if (fd != -ENOENT)
 			return img_fail(x, fd, "WORKDIR %s: %s", abs, fd == -ELOOP ?
 					"a component is a symlink (refused)" : strerror(-fd));
-		if ((fd = arc_open_dir(s->rootfd, part, 1)) < 0)
+		if ((fd = arc_open_parent(s->rootfd, part, 0, &base)) < 0)
 			return img_fail(x, fd, "WORKDIR %s: %s", abs, strerror(-fd));
-		if ((uid || gid) && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		if (mkdirat(fd, base, 0755) < 0 || fchmodat(fd, base, 0755, 0) < 0 ||
+		    ((uid || gid) && fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
 			rc = -errno;
-		if (fstat(fd, &sb) == 0 && (sb.st_mode & 07777) != 0755 && rc == 0)
-			rc = fchmodat(s->rootfd, part, 0755, 0) < 0 ? -errno : 0;
 		close(fd);
-		if (rc < 0 || !(names[n] = strdup(part)))
+		if (rc < 0) {
+			rc = img_fail(x, rc, "WORKDIR %s: %s", abs, strerror(-rc));
 			goto out;
+		}
+		if (!(names[n] = strdup(part))) {
+			rc = -ENOMEM;
+			goto out;
+		}
 		ch[n].path = names[n];
 		ch[n].kind = ARC_ADD;
 		n++;

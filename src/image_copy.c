@@ -86,6 +86,10 @@ static int walk_one(struct walker *w, int dfd, const char *name, const char *sre
 		e.type = E_FILE;
 		if ((e.fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)) < 0)
 			return img_fail(w->x, -errno, "%s: %s", srel, strerror(errno));
+		if (fstat(e.fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+			close(e.fd);
+			return img_fail(w->x, -EAGAIN, "%s: changed while copied", srel);
+		}
 		rc = w->visit(w, &e);
 		close(e.fd);
 	} else if (S_ISLNK(sb.st_mode)) {

@@ -86,8 +86,9 @@ int img_resolve_owner(struct img_ctx *x, struct img_stage *s, const char *spec,
 void img_stage_free(struct img_stage *s);
 /* <workdir>/<kind><n>/rootfs made and opened into s. */
 int img_make_root(struct img_ctx *x, struct img_stage *s, const char *kind, size_t n);
-/* A fresh stage from base: "scratch", an earlier stage's name, or an image. */
-int img_fill_stage(struct img_ctx *x, struct img_stage *s, const char *base);
+/* A fresh stage from base: "scratch", the name of one of the first nprev
+ * stages, or an image. */
+int img_fill_stage(struct img_ctx *x, struct img_stage *s, const char *base, size_t nprev);
 /* p made absolute against the stage's WORKDIR and cleaned. */
 int img_workdir_abs(const struct img_cfg *c, const char *p, char *out, size_t cap);
 /* df_dump_inst without the line number (cache keys). */

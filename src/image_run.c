@@ -3,7 +3,7 @@
  * image_run: RUN (contract in image.h). The argv is the exec form, or
  * SHELL (default /bin/sh -c) + the command; a command that is exactly one
  * heredoc runs its body with the shell, or, when the body starts with "#!",
- * as a file (written to /.sbs-run-N, 0755, removed after the step and never
+ * as a file (written to /.sbs-run-script, 0755, removed after the step and never
  * part of a layer); heredocs mixed with a command are appended to the script
  * so the shell reads them itself, as BuildKit does. The environment is
  * df_vars_run_env() with PATH defaulted; user, WORKDIR and the network
@@ -83,13 +83,14 @@ static int push_shell(struct run_argv *a, const struct img_stage *s)
 	return rc;
 }
 
-/* A #! heredoc is written to /.sbs-run-N (0755) and run as a file. */
+/* A #! heredoc is written to /.sbs-run-script (0755) and run as a file. */
 static int write_script(struct img_ctx *x, struct img_stage *s, const struct df_heredoc *h,
 			struct run_argv *a)
 {
 	int fd, rc;
 
-	snprintf(a->shebang, sizeof a->shebang, ".sbs-run-%u", x->seq++);
+	/* a fixed name: the script may print its $0 into the image */
+	snprintf(a->shebang, sizeof a->shebang, ".sbs-run-script");
 	fd = openat(s->rootfd, a->shebang, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0755);
 	if (fd < 0)
 		return img_fail(x, -errno, "RUN heredoc: %s", strerror(errno));

@@ -416,6 +416,8 @@ int img_source_root(struct img_ctx *x, struct img_stage *s, const char *from, st
 	for (size_t i = 0; i < cur; i++)
 		if (x->stages[i].name[0] && !strcasecmp(x->stages[i].name, from))
 			return p->rootfd = x->stages[i].rootfd, 0;
+	if (s->name[0] && !strcasecmp(s->name, from))
+		return img_fail(x, -EINVAL, "--from=%s: circular dependency on the current stage", from);
 	if (util_parse_u64(from, strlen(from), 1000, &idx) == 0) {
 		if (idx >= cur)
 			return img_fail(x, -EINVAL, "--from=%s: no such earlier stage", from);
@@ -434,7 +436,7 @@ int img_source_root(struct img_ctx *x, struct img_stage *s, const char *from, st
 	snprintf(pl->st.os, sizeof pl->st.os, "%s", s->os);
 	snprintf(pl->st.arch, sizeof pl->st.arch, "%s", s->arch);
 	if ((rc = img_make_root(x, &pl->st, "from", x->npulled - 1)) < 0 ||
-	    (rc = img_fill_stage(x, &pl->st, from)) < 0)
+	    (rc = img_fill_stage(x, &pl->st, from, cur)) < 0)
 		return rc;
 	p->rootfd = pl->st.rootfd;
 	return 0;

@@ -578,6 +578,9 @@ static void test_refusals(void)
 	refused("FROM scratch\nADD https://example.com/x /x\n", "from a URL");
 	refused("FROM scratch\nCOPY --from=1 a /x\n", "no such earlier stage");
 	refused("FROM scratch\nCOPY --chmod=9 a.txt /x\n", "octal");
+	refused("FROM scratch AS me\nCOPY --from=me /a /x\n", "circular dependency");
+	refused("FROM scratch\nCOPY a.txt /f\nCOPY sub /f\n", "Dockerfile:3: destination /f: Not a directory");
+	refused("FROM scratch\nCOPY sub /s/a.txt/\nCOPY a.txt /s/\n", "destination /s/a.txt is a directory");
 	/* a symlink in the image on the way of a write */
 	refused("FROM scratch\nADD esc.tgz /\nCOPY a.txt /esc/\n", "Dockerfile:3: destination");
 	refused("FROM scratch\nADD esc.tgz /\nCOPY a.txt /esc/x\n", "symlink is on the way");
