@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Fuzz target: the registry parsers of src/reg_json.c. The first byte picks
- * the parser (mod 5): manifest, index pick (linux/amd64, then linux/arm/v7),
- * is-index, token response, WWW-Authenticate challenge (NUL-terminated copy).
+ * the parser (mod 6): manifest, index pick (linux/amd64, then linux/arm/v7),
+ * is-index, token response, WWW-Authenticate challenge, image reference (the
+ * last two on a NUL-terminated copy). A reference that parses must format
+ * and parse back to the same fields.
  * Beyond not crashing, what is accepted must be self-consistent: every digest
  * handed out is valid, every count within its limit, a token fits its buffer
  * and is visible ASCII, a challenge's scheme is Basic or Bearer. Any
@@ -90,11 +92,31 @@ static void fuzz_challenge(const uint8_t *p, size_t n)
 	free(s);
 }
 
+static void fuzz_ref(const uint8_t *p, size_t n)
+{
+	struct reg_ref r, r2;
+	char *s = malloc(n + 1), out[1024], err[64];
+
+	if (!s)
+		return;
+	memcpy(s, p, n);
+	s[n] = 0;
+	if (reg_ref_parse(s, NULL, &r, err, sizeof err) == 0) {
+		if (!reg_repo_valid(r.repo) || (!r.tag[0] && !reg_digest_valid(r.digest)) ||
+		    (r.tag[0] && !reg_tag_valid(r.tag)) || reg_ref_format(&r, out, sizeof out) < 0 ||
+		    reg_ref_parse(out, NULL, &r2, err, sizeof err) < 0 ||
+		    strcmp(r.host, r2.host) || strcmp(r.repo, r2.repo) || strcmp(r.tag, r2.tag) ||
+		    strcmp(r.digest, r2.digest))
+			abort();
+	}
+	free(s);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0: fuzz_manifest(data + 1, size - 1); break;
 	case 1: fuzz_index(data + 1, size - 1); break;
 	case 2: {
@@ -105,7 +127,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 3: fuzz_token(data + 1, size - 1); break;
-	default: fuzz_challenge(data + 1, size - 1); break;
+	case 4: fuzz_challenge(data + 1, size - 1); break;
+	default: fuzz_ref(data + 1, size - 1); break;
 	}
 	return 0;
 }
