@@ -50,10 +50,19 @@ struct msg {
 	char text[248];
 };                              /* under PIPE_BUF: one write is atomic */
 
+/* Who the step runs as (resolved from o->user before the fork). */
+struct ids {
+	unsigned uid, gid;
+	unsigned groups[SBX_MAX_GROUPS];   /* supplementary, the primary gid first */
+	size_t ngroups;
+	char name[SBX_MAX_USER + 1];       /* the passwd name, "" if none */
+};
+
 struct ctx {
 	const struct sbx_opts *o;
-	const char *hostname, *workdir, *const *groups_unused;
-	unsigned uid, gid, timeout_s;
+	const char *hostname, *workdir;
+	const struct ids *ids;
+	unsigned timeout_s;
 	pid_t parent;
 	int msgfd;
 	char oldroot[40];       /* the pivot directory, a random name in the rootfs */
@@ -282,12 +291,15 @@ static void drop_caps(const struct ctx *c)
 
 static void set_identity(const struct ctx *c)
 {
-	gid_t g = (gid_t)c->gid;
+	gid_t g[SBX_MAX_GROUPS];
+	size_t n = c->ids->ngroups;
 
-	if (setgroups(1, &g) < 0 || setgid(g) < 0)
-		DIE(c, "set group %u", c->gid);
-	if (setuid((uid_t)c->uid) < 0)
-		DIE(c, "set user %u", c->uid);
+	for (size_t i = 0; i < n; i++)
+		g[i] = (gid_t)c->ids->groups[i];
+	if (setgroups(n, g) < 0 || setgid((gid_t)c->ids->gid) < 0)
+		DIE(c, "set group %u", c->ids->gid);
+	if (setuid((uid_t)c->ids->uid) < 0)
+		DIE(c, "set user %u", c->ids->uid);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		DIE(c, "no_new_privs%s", "");
 	/* a credential change clears it: set again (the middle process is the parent) */
@@ -654,31 +666,49 @@ static int parse_id(const char *p, size_t n, unsigned *id)
 	return rc;
 }
 
-/* Finds the line of a passwd/group file whose field key (0: name, 2: id)
- * equals [k, k+kn); gives its id (field 2) and, for passwd, gid (field 3).
- * Returns 1 found, 0 not. Malformed lines are skipped. */
-static int lookup(const char *f, size_t len, int key, const char *k, size_t kn,
-		  unsigned *id, unsigned *gid)
+/* One line of a passwd or group file split at ':' (at most 5 fields kept). */
+struct idline {
+	const char *fld[5];
+	size_t fl[5], nf;
+};
+
+/* Splits the line at *pos into l and moves *pos past it; 0 at the end. */
+static int next_line(const char *f, size_t len, size_t *pos, struct idline *l)
 {
-	const char *end = f + len;
+	const char *p = f + *pos, *end = f + len, *nl, *le;
 
-	while (f < end) {
-		const char *nl = memchr(f, '\n', (size_t)(end - f)), *fld[5];
-		const char *le = nl ? nl : end;
-		size_t fl[5], nf = 0;
-
-		for (const char *q = f; nf < 5 && q <= le; nf++) {
-			const char *c = memchr(q, ':', (size_t)(le - q));
-			fld[nf] = q;
-			fl[nf] = (size_t)((c ? c : le) - q);
-			q = c ? c + 1 : le + 1;
-		}
-		if (nf >= 3 && fl[key] == kn && !memcmp(fld[key], k, kn) &&
-		    parse_id(fld[2], fl[2], id) == 0 &&
-		    (!gid || (nf >= 4 && parse_id(fld[3], fl[3], gid) == 0)))
-			return 1;
-		f = le + 1;
+	if (*pos >= len)
+		return 0;
+	nl = memchr(p, '\n', (size_t)(end - p));
+	le = nl ? nl : end;
+	l->nf = 0;
+	for (const char *q = p; l->nf < 5 && q <= le; l->nf++) {
+		const char *c = memchr(q, ':', (size_t)(le - q));
+		l->fld[l->nf] = q;
+		l->fl[l->nf] = (size_t)((c ? c : le) - q);
+		q = c ? c + 1 : le + 1;
 	}
+	*pos = (size_t)(le - f) + 1;
+	return 1;
+}
+
+static int field_is(const struct idline *l, size_t i, const char *k, size_t kn)
+{
+	return l->nf > i && l->fl[i] == kn && !memcmp(l->fld[i], k, kn);
+}
+
+/* Finds the first line whose field key (0: name, 2: id) equals [k, k+kn)
+ * and has a valid id (field 2) and, for passwd (gid != NULL), gid (field 3).
+ * Returns 1 found (l is that line), 0 not. Malformed lines are skipped. */
+static int lookup(const char *f, size_t len, size_t key, const char *k, size_t kn,
+		  unsigned *id, unsigned *gid, struct idline *l)
+{
+	size_t pos = 0;
+
+	while (next_line(f, len, &pos, l))
+		if (l->nf >= 3 && field_is(l, key, k, kn) && parse_id(l->fld[2], l->fl[2], id) == 0 &&
+		    (!gid || (l->nf >= 4 && parse_id(l->fld[3], l->fl[3], gid) == 0)))
+			return 1;
 	return 0;
 }
 
@@ -692,17 +722,61 @@ static int all_digits(const char *p, size_t n)
 	return 1;
 }
 
+static int add_group(struct ids *r, unsigned g)
+{
+	for (size_t i = 0; i < r->ngroups; i++)
+		if (r->groups[i] == g)
+			return 0;
+	if (r->ngroups >= SBX_MAX_GROUPS)
+		return -E2BIG;
+	r->groups[r->ngroups++] = g;
+	return 0;
+}
+
+/* The groups of the image's /etc/group that list r->name as a member. */
+static int member_groups(const char *rootfs, struct ids *r, char *err, size_t errcap)
+{
+	size_t nlen = strlen(r->name), len = 0, pos = 0;
+	struct idline l;
+	char *f = NULL;
+	int rc = read_idfile(rootfs, "etc/group", &f, &len);
+
+	if (rc < 0)
+		return rc == -ENOENT ? 0 : rc;
+	while (rc == 0 && next_line(f, len, &pos, &l)) {
+		const char *m = l.nf >= 4 ? l.fld[3] : NULL, *me = m ? m + l.fl[3] : NULL;
+		unsigned g;
+		if (!m || parse_id(l.fld[2], l.fl[2], &g) < 0)
+			continue;
+		while (m < me && rc == 0) {
+			const char *c = memchr(m, ',', (size_t)(me - m));
+			size_t n = (size_t)((c ? c : me) - m);
+			if (n == nlen && !memcmp(m, r->name, n) && (rc = add_group(r, g)) < 0)
+				snprintf(err, errcap, "user \"%s\": more than %u groups", r->name,
+					 (unsigned)SBX_MAX_GROUPS);
+			m += n + 1;
+		}
+	}
+	free(f);
+	return rc;
+}
+
 static int resolve_group(const char *rootfs, const char *g, size_t gn, unsigned *gid,
 			 char *err, size_t errcap)
 {
+	struct idline l;
 	char *f = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (all_digits(g, gn))
-		return parse_id(g, gn, gid) == 0 ? 0 : -ERANGE;
+	if (all_digits(g, gn)) {
+		if (parse_id(g, gn, gid) == 0)
+			return 0;
+		snprintf(err, errcap, "group \"%.*s\": id out of range", (int)(gn > 64 ? 64 : gn), g);
+		return -ERANGE;
+	}
 	rc = read_idfile(rootfs, "etc/group", &f, &len);
-	if (rc == 0 && !lookup(f, len, 0, g, gn, gid, NULL))
+	if (rc == 0 && !lookup(f, len, 0, g, gn, gid, NULL, &l))
 		rc = -ENOENT;
 	free(f);
 	if (rc < 0)
@@ -712,61 +786,100 @@ static int resolve_group(const char *rootfs, const char *g, size_t gn, unsigned 
 	return rc < 0 ? -ENOENT : 0;
 }
 
-int sbx_resolve_user(const char *rootfs, const char *user, unsigned *uid, unsigned *gid,
-		     char *err, size_t errcap)
+/* The user part [user, user+un) against the image's /etc/passwd. */
+static int resolve_name(const char *rootfs, const char *user, size_t un, struct ids *r,
+			char *err, size_t errcap)
 {
-	char dummy[1];
-	const char *colon;
-	size_t un, ulen;
+	struct idline l;
 	char *f = NULL;
 	size_t flen = 0;
-	int rc = 0;
+	unsigned u;
+	int rc = read_idfile(rootfs, "etc/passwd", &f, &flen);
 
-	if (!err || !errcap)
-		err = dummy, errcap = sizeof dummy;
-	err[0] = 0;
-	if (!rootfs || !user || !uid || !gid)
-		return -EINVAL;
-	ulen = strnlen(user, SBX_MAX_USER + 1);
+	if (rc < 0 && rc != -ENOENT) {
+		snprintf(err, errcap, "the image's /etc/passwd: %s", strerror(-rc));
+		goto out;
+	}
+	rc = 0;
+	if (all_digits(user, un)) {
+		if (parse_id(user, un, &r->uid) < 0) {
+			snprintf(err, errcap, "user \"%.*s\": id out of range", (int)(un > 64 ? 64 : un),
+				 user);
+			rc = -ERANGE;
+		} else if (f && lookup(f, flen, 2, user, un, &u, &r->gid, &l) && l.fl[0] <= SBX_MAX_USER) {
+			/* a numeric id need not exist; its group and name are used if it does */
+			memcpy(r->name, l.fld[0], l.fl[0]);
+			r->name[l.fl[0]] = 0;
+		}
+	} else if (f && lookup(f, flen, 0, user, un, &r->uid, &r->gid, &l)) {
+		memcpy(r->name, user, un);
+		r->name[un] = 0;
+	} else {
+		snprintf(err, errcap, "user \"%.*s\" not found in the image's /etc/passwd",
+			 (int)(un > 64 ? 64 : un), user);
+		rc = -ENOENT;
+	}
+out:
+	free(f);
+	return rc;
+}
+
+/* "", "name", "uid", "name:group", "uid:gid" -> ids. Supplementary groups,
+ * as docker: the primary gid, plus, when no group was given and the user has
+ * a passwd name, every group listing that name as a member. */
+static int resolve_ids(const char *rootfs, const char *user, struct ids *r, char *err,
+		       size_t errcap)
+{
+	size_t ulen = strnlen(user, SBX_MAX_USER + 1), un;
+	const char *colon;
+	int rc;
+
+	memset(r, 0, sizeof *r);
 	if (ulen > SBX_MAX_USER) {
 		snprintf(err, errcap, "user: longer than %u bytes", (unsigned)SBX_MAX_USER);
 		return -ENAMETOOLONG;
 	}
 	colon = memchr(user, ':', ulen);
 	un = colon ? (size_t)(colon - user) : ulen;
-	*uid = 0;
-	*gid = 0;
-	if (un == 0 && !colon)
-		return 0;                       /* "": root */
+	if (un == 0 && !colon) {                /* "": root */
+		r->ngroups = 1;
+		return 0;
+	}
 	if (un == 0 || (colon && colon[1] == 0)) {
 		snprintf(err, errcap, "user \"%.64s\": empty name", user);
 		return -EINVAL;
 	}
-	rc = read_idfile(rootfs, "etc/passwd", &f, &flen);
-	if (rc < 0 && rc != -ENOENT) {
-		snprintf(err, errcap, "the image's /etc/passwd: %s", strerror(-rc));
-		goto out;
-	}
-	if (all_digits(user, un)) {
-		unsigned u;
-		if ((rc = parse_id(user, un, uid)) < 0) {
-			snprintf(err, errcap, "user \"%.64s\": id out of range", user);
-			goto out;
-		}
-		/* a numeric id need not exist; its primary group is used if it does */
-		if (f)
-			lookup(f, flen, 2, user, un, &u, gid);
-	} else if (!f || !lookup(f, flen, 0, user, un, uid, gid)) {
-		snprintf(err, errcap, "user \"%.*s\" not found in the image's /etc/passwd",
-			 (int)(un > 64 ? 64 : un), user);
-		rc = -ENOENT;
-		goto out;
-	}
-	rc = 0;
+	if ((rc = resolve_name(rootfs, user, un, r, err, errcap)) < 0)
+		return rc;
 	if (colon)
-		rc = resolve_group(rootfs, colon + 1, ulen - un - 1, gid, err, errcap);
-out:
-	free(f);
+		rc = resolve_group(rootfs, colon + 1, ulen - un - 1, &r->gid, err, errcap);
+	if (rc == 0)
+		rc = add_group(r, r->gid);
+	if (rc == 0 && !colon && r->name[0])
+		rc = member_groups(rootfs, r, err, errcap);
+	if (rc < 0 && !err[0])
+		snprintf(err, errcap, "the image's /etc/group: %s", strerror(-rc));
+	return rc;
+}
+
+int sbx_resolve_user(const char *rootfs, const char *user, unsigned *uid, unsigned *gid,
+		     char *err, size_t errcap)
+{
+	char dummy[1];
+	struct ids *r;
+	int rc;
+
+	if (!err || !errcap)
+		err = dummy, errcap = sizeof dummy;
+	err[0] = 0;
+	if (!rootfs || !user || !uid || !gid)
+		return -EINVAL;
+	if (!(r = malloc(sizeof *r)))
+		return -ENOMEM;
+	rc = resolve_ids(rootfs, user, r, err, errcap);
+	*uid = rc == 0 ? r->uid : 0;
+	*gid = rc == 0 ? r->gid : 0;
+	free(r);
 	return rc;
 }
 
@@ -876,6 +989,7 @@ int sbx_run(const struct sbx_opts *o, int *exit_status, char *err, size_t errcap
 {
 	char dummy[1];
 	struct ctx c = { .o = o };
+	struct ids *ids = NULL;
 	uint8_t rnd[8];
 	unsigned made = 0;
 	int rc, rfd = -1, p[2] = { -1, -1 }, st;
@@ -889,15 +1003,19 @@ int sbx_run(const struct sbx_opts *o, int *exit_status, char *err, size_t errcap
 	*exit_status = -1;
 	if ((rc = check_opts(o, err, errcap)) < 0)
 		return rc;
-	if ((rc = sbx_resolve_user(o->rootfs, o->user ? o->user : "", &c.uid, &c.gid,
-				   err, errcap)) < 0)
-		return rc;
+	if (!(ids = malloc(sizeof *ids)))
+		return bad(err, errcap, -ENOMEM, "out of memory");
+	c.ids = ids;
+	if ((rc = resolve_ids(o->rootfs, o->user ? o->user : "", ids, err, errcap)) < 0)
+		goto out;
 	c.hostname = o->hostname ? o->hostname : "sbs-build";
 	c.workdir = o->workdir ? o->workdir : "/";
 	c.timeout_s = o->timeout_s ? o->timeout_s : SBX_TIMEOUT_S;
 	c.parent = getpid();
-	if ((rc = util_rng(NULL, rnd, sizeof rnd)) < 0)
-		return bad(err, errcap, rc, "no randomness");
+	if ((rc = util_rng(NULL, rnd, sizeof rnd)) < 0) {
+		rc = bad(err, errcap, rc, "no randomness");
+		goto out;
+	}
 	snprintf(c.oldroot, sizeof c.oldroot, ".sbx-pivot-%02x%02x%02x%02x%02x%02x%02x%02x",
 		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
 	if ((rfd = open(o->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0) {
@@ -932,5 +1050,6 @@ out:
 		cleanup_root(rfd, made, c.oldroot);
 		close(rfd);
 	}
+	free(ids);
 	return rc;
 }

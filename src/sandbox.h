@@ -21,8 +21,8 @@
  * nothing), a seccomp filter refuses new user namespaces, keyctl, bpf,
  * perf_event_open, userfaultfd, io_uring, module and kexec loading, setns,
  * the new mount API and file handles (clone3 gets ENOSYS; 32-bit compat entry
- * kills the step), the user becomes o->user (supplementary groups: only its
- * gid), every descriptor but 0 (/dev/null), 1 and 2 (out_fd) is closed. The
+ * kills the step), the user becomes o->user (supplementary groups as docker: its
+ * gid plus, without an explicit group, the /etc/group lines naming it), every descriptor but 0 (/dev/null), 1 and 2 (out_fd) is closed. The
  * mounts made for the step live in its mount namespace and vanish with it:
  * the rootfs on disk never holds them; /proc and /dev directories made
  * because the image lacked them, and the pivot directory, are removed after

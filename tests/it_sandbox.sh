@@ -20,7 +20,7 @@ mkdir -p "$R"/bin "$R"/etc "$R"/tmp "$R"/root "$R"/home/app
 cp /bin/busybox "$R"/bin/busybox
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$R/bin/$a"; done
 printf 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n' >"$R"/etc/passwd
-printf 'root:x:0:\napp:x:1000:\n' >"$R"/etc/group
+printf 'root:x:0:\napp:x:1000:\nstaff:x:50:other,app\nwheel:x:10:other\n' >"$R"/etc/group
 chmod 1777 "$R"/tmp
 chown 1000:1000 "$R"/home/app
 
@@ -95,11 +95,15 @@ sbx --workdir=/wlink/inside-$CANARY -- /bin/pwd
 ok "workdir created (a symlink in it resolves inside the rootfs)"
 
 sbx --user=app -- /bin/sh -c 'id -u; id -g; id -G; cat /proc/self/status | grep -E "^Cap(Prm|Eff|Bnd)"'
-[ "$(sed -n 1,3p "$TMP/out" | tr '\n' ' ')" = "1000 1000 1000 " ] || fail "user: $(cat "$TMP/out")"
+[ "$(sed -n 1,3p "$TMP/out" | tr '\n' ' ')" = "1000 1000 1000 50 " ] || fail "user: $(cat "$TMP/out")"
 grep -q "CapEff:	0000000000000000" "$TMP/out" || fail "user app has capabilities: $(cat "$TMP/out")"
+sbx --user=app:wheel -- /bin/sh -c 'id -u; id -G'
+[ "$(cat "$TMP/out" | tr '\n' ' ')" = "1000 10 " ] || fail "user app:wheel: $(cat "$TMP/out")"
+sbx --user=4242 -- /bin/sh -c 'id -u; id -G'
+[ "$(cat "$TMP/out" | tr '\n' ' ')" = "4242 0 " ] || fail "user 4242: $(cat "$TMP/out")"
 sbx --user=ghost -- /bin/true
 [ "$RC" = 2 ] && grep -q '"ghost" not found' "$TMP/err" || fail "unknown user: $(cat "$TMP/err")"
-ok "user switch (app = 1000:1000, no capabilities; unknown name named in the error)"
+ok "user switch (app = 1000:1000 + member group 50, no capabilities; app:wheel = 1000:10 only; 4242 = 4242:0; unknown name named in the error)"
 
 sbx -- /bin/sh -c 'cat /proc/self/oom_score_adj; echo 0 >/proc/self/oom_score_adj; cat /proc/self/oom_score_adj; dmesg 2>/dev/null | head -c 1 | wc -c'
 # oom_score_adj_min is only recorded by a writer holding CAP_SYS_RESOURCE:
@@ -191,7 +195,10 @@ grep -q "^clone3: refused (Function not implemented)" "$TMP/out" || fail "clone3
 ok "the data dir secret stays unreadable (paths, /proc links, mounts, userns, mknod, environ, handles, chroot escape; seccomp refuses userns, keyctl, bpf, io_uring); /dev has only the listed nodes, no /dev/uv, no /sys"
 
 sbx --net=0 -- /bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "
-	(nc -l -p 7777 >/tmp/got &) ; sleep 0.3; echo over-lo | nc 127.0.0.1 7777; sleep 0.3; cat /tmp/got'
+	mkdir -p /tmp/www; echo over-lo >/tmp/www/x
+	httpd -f -p 127.0.0.1:7777 -h /tmp/www & h=$!
+	for i in $(seq 100); do wget -q -O - http://127.0.0.1:7777/x 2>/dev/null && break; sleep 0.1; done
+	kill $h'
 [ "$(cat "$TMP/out")" = "$(printf 'lo\nover-lo')" ] || fail "--net=0: $(cat "$TMP/out")"
 sbx -- /bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | sort'
 [ "$(cat "$TMP/out")" = "$(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' ' | sort)" ] ||

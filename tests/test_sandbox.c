@@ -112,6 +112,15 @@ static void test_users(void)
 		 "ln -s '%s/hostetc' '%s/r5/etc'", base, base, base, base, base) == 0);
 	CHECK(sbx_resolve_user(root, "evil", &u, &g, err, sizeof err) < 0);
 	CHECK(u != 4000);
+	/* more supplementary groups than SBX_MAX_GROUPS: a specific error */
+	snprintf(root, sizeof root, "%s/r6", base);
+	CHECK(sh("mkdir -p '%s/r6/etc' && cp '%s/r1/etc/passwd' '%s/r6/etc/' && "
+		 "for i in $(seq 100 170); do echo g$i:x:$i:x,app,y; done >'%s/r6/etc/group'",
+		 base, base, base, base) == 0);
+	CHECK_EQ(sbx_resolve_user(root, "app", &u, &g, err, sizeof err), -E2BIG);
+	CHECK(strstr(err, "more than") != NULL);
+	CHECK_EQ(sbx_resolve_user(root, "app:g100", &u, &g, err, sizeof err), 0);
+	CHECK(u == 1000 && g == 100);
 	/* a FIFO where /etc/passwd should be: refused at once, no hang */
 	snprintf(root, sizeof root, "%s/r4", base);
 	CHECK(sh("mkfifo '%s/r4/etc/passwd'", base) == 0);
