@@ -193,3 +193,104 @@ IMG_TAG=other push_image "$TMP/img2" "$REG_ADDR" ns/unsigned:other
 sk "docker://$REG_ADDR/ns/unsigned:other" "dir:$TMP/pulled2" >out2 2>&1 && fail "unsigned image pulled"
 grep -q "no signature exists" out2 || fail "skopeo (unsigned image): $(tail -3 out2)"
 ok "skopeo sigstoreSigned policy: the signed image reaches 'sigstore disabled', the unsigned one 'no signature exists'"
+
+# ---- the signed build manifest (PROTOCOL §12), judged by tar and openssl ----
+mkdir -p git/src
+printf 'FROM busybox\n' >git/Dockerfile
+printf 'int main(void) { return 0; }\n' >git/src/main.c
+openssl genrsa -out mkey.pem 2048 2>/dev/null
+openssl rsa -in mkey.pem -pubout -out mpub.pem 2>/dev/null
+openssl genrsa -out okey.pem 2048 2>/dev/null
+openssl rsa -in okey.pem -pubout -out opub.pem 2>/dev/null
+$RUN "$T/test_mfst" create m.sig.tbz mkey.pem git manifest.b1 2>"$TMP/err" || fail "test_mfst create"
+$RUN "$T/test_mfst" create m2.sig.tbz mkey.pem git manifest.b1 2>"$TMP/err" || fail "test_mfst create 2"
+cmp -s m.sig.tbz m2.sig.tbz || fail "two creates differ"
+mkdir -p mx && tar -xjf m.sig.tbz -C mx || fail "tar: outer"
+[ "$(cd mx && ls | sort | tr '\n' ' ')" = "manifest.b1.sig manifest.b1.tbz " ] || fail "members: $(ls mx)"
+grep -qE '^[0-9a-f]{512}$' mx/manifest.b1.sig && [ "$(stat -c %s mx/manifest.b1.sig)" = 512 ] ||
+	fail ".sig is not 512 lower-case hex without a newline"
+tar -tjf mx/manifest.b1.tbz >inner.txt || fail "tar: inner"
+for m in data/build.json data/build.log data/provenance.json git/Dockerfile git/src/main.c; do
+	grep -qx "$m" inner.txt || fail "inner .tbz lacks $m: $(cat inner.txt)"
+done
+mverify() { # TBZ SIGHEX PUB: openssl's verdict on SHA-256(tbz) signed with PKCS#1 v1.5/SHA-256
+	openssl dgst -sha256 -binary "$1" >d.bin
+	xxd -r -p "$2" >s.bin
+	openssl dgst -sha256 -verify "$3" -signature s.bin d.bin >/dev/null 2>&1
+}
+mverify mx/manifest.b1.tbz mx/manifest.b1.sig mpub.pem || fail "openssl refuses the manifest signature"
+! mverify mx/manifest.b1.tbz mx/manifest.b1.sig opub.pem || fail "openssl: another key verified"
+cp mx/manifest.b1.tbz t.tbz
+printf 'X' | dd of=t.tbz bs=1 seek=100 conv=notrunc 2>/dev/null
+! mverify t.tbz mx/manifest.b1.sig mpub.pem || fail "openssl: a changed .tbz verified"
+ok "manifest .sig.tbz: byte-stable, two members, data/ and git/ inside, 512 hex; openssl verifies SHA-256(tbz) and refuses another key and a changed byte"
+
+# ---- sbs get-manifest --verify-manifest against an mTLS stand-in of the two endpoints ----
+# (sbsd's /manifest comes with the build pipeline; the stand-in serves files
+# from $TMP/serve over HTTPS with client-certificate auth, like sbsd)
+PORT=$(free_port)
+cat >sbs-config.json <<JSON
+{"HOSTNAME": "localhost", "CICD_PORT": "$PORT", "CONTAINER_NAME": "sig"}
+JSON
+sbs create-client-cert --env sbs-config.json || fail "create-client-cert"
+sbs create-server-cert --env sbs-config.json || fail "create-server-cert"
+CD_=.sig-$(jget sbs-config.json UUID).d
+mkdir -p serve
+cat >serve.py <<'PY'
+import http.server, os, ssl, sys
+d, port, certdir = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        if n: self.rfile.read(n)
+        f = os.path.join(d, self.path.strip("/") + ".json")
+        body = open(f, "rb").read() if os.path.exists(f) else b'{"error": "not found"}'
+        self.send_response(200 if os.path.exists(f) else 404)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a): pass
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(certdir + "/server-cert.pem", certdir + "/server-cert-key.pem")
+ctx.verify_mode = ssl.CERT_REQUIRED
+ctx.load_verify_locations(certdir + "/client-ca.pem")
+s = http.server.HTTPServer(("127.0.0.1", port), H)
+s.socket = ctx.wrap_socket(s.socket, server_side=True)
+s.serve_forever()
+PY
+python3 serve.py "$TMP/serve" "$PORT" "$CD_" >serve.log 2>&1 &
+PIDS+=("$!")
+wait_tcp "$PORT" 30 || fail "stand-in server did not start"
+serve() { # SIGTBZ PUBPEM
+	jq -n --arg m "$(base64 -w0 "$1")" '{"manifest_name": "manifest.b1", "encoded_manifest": $m}' >"$TMP/serve/manifest.json"
+	jq -n --rawfile k "$2" '{"public_key_pem": $k, "build_name": "b1"}' >"$TMP/serve/publickey.json"
+}
+mkdir -p cl && cp -r sbs-config.json .sig-* cl/
+cd cl
+serve ../m.sig.tbz ../mpub.pem
+sbs get-manifest --env sbs-config.json --verify-manifest || fail "get-manifest --verify-manifest: $(cat "$TMP/out")"
+grep -qx "verify=OK" "$TMP/out" || fail "no verify=OK: $(cat "$TMP/out")"
+cmp -s manifest.b1.sig.tbz ../m.sig.tbz && cmp -s manifest.b1-public.pem ../mpub.pem || fail "saved files"
+mverify manifest.b1.tbz manifest.b1.sig ../mpub.pem || fail "openssl disagrees with verify=OK"
+ok "get-manifest --verify-manifest: saved .sig.tbz, key, extracted members; verify=OK (openssl agrees)"
+
+rc=0; sbs get-manifest --env sbs-config.json --verify-manifest --verify-test || rc=$?
+[ $rc = 0 ] && grep -qx "verify=intentionally failed" "$TMP/out" && grep -q "^Invalid Signature" "$TMP/out" ||
+	fail "--verify-test: rc=$rc $(cat "$TMP/out")"
+tar -tjf manifest.b1.tbz >list.txt || fail "tar -t of the repacked .tbz"
+grep -qx "git/fake" list.txt && ! grep -q "^data/" list.txt ||
+	fail "--verify-test did not repack git/ with git/fake"
+! mverify manifest.b1.tbz manifest.b1.sig ../mpub.pem || fail "openssl verified the tampered .tbz"
+ok "--verify-test: git/ repacked with git/fake, 'Invalid Signature' and verify=intentionally failed (exit 0)"
+
+serve ../m.sig.tbz ../opub.pem
+rc=0; sbs get-manifest --env sbs-config.json --verify-manifest || rc=$?
+[ $rc != 0 ] && grep -qx "verify=uintentionally failed" "$TMP/out" || fail "another key: rc=$rc $(cat "$TMP/out")"
+mkdir -p tam && cp ../mx/* tam/ && printf 'X' | dd of=tam/manifest.b1.tbz bs=1 seek=100 conv=notrunc 2>/dev/null
+tar -cjf ../m-bad.sig.tbz -C tam manifest.b1.tbz manifest.b1.sig
+serve ../m-bad.sig.tbz ../mpub.pem
+rc=0; sbs get-manifest --env sbs-config.json --verify-manifest || rc=$?
+[ $rc != 0 ] && grep -qx "verify=uintentionally failed" "$TMP/out" || fail "tampered .tbz: rc=$rc $(cat "$TMP/out")"
+cd "$TMP"
+ok "get-manifest --verify-manifest refuses another key and a changed byte of the .tbz (repacked by GNU tar): verify=uintentionally failed, exit != 0"
