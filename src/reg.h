@@ -9,7 +9,8 @@
  * Servers: "host[:port]" means https; "http://host[:port]" is a plain-HTTP
  * ("insecure") registry, for loopback tests and the host seen from QEMU;
  * "https://host[:port]" is explicit https. "docker.io" (and
- * "index.docker.io") talk to registry-1.docker.io.
+ * "index.docker.io") talk to registry-1.docker.io. Certificates are matched
+ * by DNS name (mbedTLS 2.28 ignores IP SANs). Details: docs/registry.md.
  *
  * Auth: anonymous first; on 401 the WWW-Authenticate challenge decides:
  * Basic -> the credentials as Basic auth; Bearer realm/service/scope -> a
@@ -21,9 +22,17 @@
  * arrives and must match; a manifest fetched by tag is returned with the
  * digest of its exact bytes. Sizes are bounded (REG_MAX_* in limits.h).
  *
+ * A token realm over plain http is refused unless the registry is plain
+ * http itself. A 3xx of a GET (a blob on a storage backend) is followed
+ * without credentials or token on a separate session; other requests take
+ * a 3xx as an error; upload Locations must stay on the registry's origin.
+ *
  * Retries: 5xx, 429 and timeouts/connection failures are retried up to
  * opts.retries times (0 = REG_RETRIES) with exponential backoff starting at
- * opts.backoff_ms (0 = REG_BACKOFF_MS); 4xx other than 401/429 are final.
+ * opts.backoff_ms (0 = REG_BACKOFF_MS, capped at REG_MAX_BACKOFF_MS); 4xx
+ * other than 401/429 are final, and so are TLS failures. Each retry is one
+ * line on opts.log_fd. A streamed blob GET restarts (the fd is truncated
+ * back); an upload resumes where the registry's Range says it stands.
  *
  * Errors: 0 or a negative errno; reg_err() then gives one line naming the
  * operation, the repository and digest or tag, and the HTTP status or the

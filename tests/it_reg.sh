@@ -30,10 +30,10 @@ APORT=$REG_PORT
 push_image "$TMP/img" "$AADDR" sbs/busybox:1
 want=$(skopeo inspect --tls-verify=false "docker://$AADDR/sbs/busybox:1" | jq -r .Digest)
 anon pull "$A" sbs/busybox 1 linux amd64 "$TMP/pull1" || fail "anonymous pull"
-read -r got mt <"$TMP/out"
+got=$(cat "$TMP/out")
 [ "$got" = "$want" ] || fail "pull digest $got, skopeo says $want"
 [ "$(sha256sum <"$TMP/pull1/manifest.json" | cut -d' ' -f1)" = "${want#sha256:}" ] || fail "manifest bytes"
-[ "$mt" = application/vnd.oci.image.manifest.v1+json ] || fail "media type $mt"
+has "manifest $want application/vnd.oci.image.manifest.v1+json" "$TMP/err" || fail "media type: $(cat "$TMP/err")"
 nb=0
 for f in "$TMP"/pull1/blobs/*; do
 	[ "$(sha256sum <"$f" | cut -d' ' -f1)" = "$(basename "$f")" ] || fail "blob $(basename "$f") does not hash to its name"
@@ -227,7 +227,7 @@ ok "endless manifest: -E2BIG at the 4 MiB limit, no retry storm"
 start_proxy bearer PROXY_USER=tokuser PROXY_PASS=tokpass-secret PROXY_TTL=60
 env REG_USER=tokuser REG_PASS=tokpass-secret $RUN "$T" pull "$P" sbs/busybox 1 linux amd64 "$TMP/pull6" \
 	>"$TMP/out" 2>"$TMP/err" || fail "bearer pull: $(cat "$TMP/err")"
-[ "$(cut -d' ' -f1 "$TMP/out")" = "$want" ] || fail "bearer pull digest"
+[ "$(cat "$TMP/out")" = "$want" ] || fail "bearer pull digest"
 [ "$(grep -c "TOKEN scope=repository%3Asbs%2Fbusybox%3Apull" "$PLOG")" = 1 ] ||
 	fail "expected one cached token for the pull: $(cat "$PLOG")"
 [ "$(grep -c " 200 $" "$PLOG")" -ge 3 ] || fail "bearer requests: $(cat "$PLOG")"

@@ -15,7 +15,7 @@
 #                    for plain, "localhost:PORT" for tls (mbedTLS 2.28 does
 #                    not match IP SANs; the cert has DNS:localhost too)
 #       and per NAME (non-alnum characters of NAME become _):
-#         REG_ADDR_<NAME>, REG_URL_<NAME>, REG_SERVER_<NAME>
+#         REG_ADDR_<NAME>, REG_PORT_<NAME>, REG_URL_<NAME>, REG_SERVER_<NAME>
 #       htpasswd: user $REG_USER ("sbsuser"), password $REG_PASS (random per
 #       run, set when this file is sourced unless already set; SECRET: tests
 #       grep outputs for it), bcrypt in $TMP/reg-htpasswd.
@@ -122,6 +122,7 @@ start_registry() {
 	REG_MODE[$REG_ADDR]=$mode
 	v=$(reg_var "$name")
 	printf -v "REG_ADDR_$v" '%s' "$REG_ADDR"
+	printf -v "REG_PORT_$v" '%s' "$REG_PORT"
 	printf -v "REG_URL_$v" '%s' "$REG_URL"
 	printf -v "REG_SERVER_$v" '%s' "$REG_SERVER"
 	for i in $(seq 1 300); do

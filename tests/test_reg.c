@@ -9,7 +9,9 @@
  * from REG_BACKOFF_MS, retries from REG_RETRIES_N):
  *   test_reg pull SERVER REPO REF OS ARCH OUTDIR
  *       writes OUTDIR/manifest.json and OUTDIR/blobs/<hex> for the config
- *       and every layer; prints the manifest digest.
+ *       and every layer; prints the manifest digest (stdout; "manifest
+ *       <digest> <media type>" on stderr). REG_TEST_PAUSE_MS pauses before
+ *       each layer (token expiry tests).
  *   test_reg push SERVER REPO TAG OCI_LAYOUT_DIR
  *       pushes the image index.json's first manifest points at; prints
  *       the manifest digest.
@@ -453,7 +455,8 @@ static int mode_pull(int argc, char **argv)
 		if ((rc = pull_blob(c, argv[3], argv[7], m.layers[i].digest)) < 0)
 			return fail(c, "pull layer", rc);
 	}
-	printf("%s %s\n", digest, mt);
+	printf("%s\n", digest);
+	fprintf(stderr, "manifest %s %s\n", digest, mt);
 	reg_manifest_free(&m);
 	free(cfg);
 	free(body);
