@@ -148,6 +148,7 @@
 #define INIT_POLL_MS         10
 #define INIT_MAX_CMDLINE     4096   /* /proc/cmdline (COMMAND_LINE_SIZE on s390x) */
 #define INIT_MAX_ENV         (64u << 10) /* /etc/sbs/env: a few certificates */
+#define INIT_RSS_WAIT_MS     60000  /* sbs.rss=1: wait for the server to listen */
 #define SE_MKFS_WAIT_MS      120000 /* mke2fs of a fresh volume under TCG */
 #define SE_MAX_SEED          256    /* one volume seed (SBS_WORKLOAD_SEED, SBS_ENV_SEED); ours are 64 hex */
 /* Attestation (hal/uv.c). The ARCB comes from the deploy-time env, the nonce
@@ -159,7 +160,6 @@
 #define SE_MAX_EVIDENCE      (SE_MAX_ARCB + SE_MAX_MEAS + SE_MAX_ADD + 0x200) /* exchange file */
 
 /* LUKS2 data volume (hal/luks2.c, hal/dm.c). The header is read from a disk
-#define INIT_RSS_WAIT_MS     60000  /* sbs.rss=1: wait for the server to listen */
  * the host controls, so every count and size in it is bounded here. */
 #define LUKS2_MAX_HDR_SIZE   (4u << 20)  /* one header copy: cryptsetup's largest metadata size */
 #define LUKS2_MAX_KEYSLOTS   32     /* keyslots tried (cryptsetup's LUKS2_KEYSLOTS_MAX) */
