@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hcl.h"
 #include "json.h"
 #include "reg.h"
 #include "tutil.h"
@@ -345,6 +346,26 @@ static void test_token(void)
 	CHECK_EQ(reg_token_parse((const uint8_t *)"{}", REG_MAX_TOKEN + 1, t, sizeof t, &e), -E2BIG);
 }
 
+/* hcl_resp_header (added to src/hcl.c for this client) on a kept head. */
+static void test_resp_header(void)
+{
+	char head[] = "HTTP/1.1 202 Accepted\r\nlocation:  /v2/a/blobs/uploads/u?_state=x \r\n"
+		      "Location-Extra: no\r\nRange: 0-99\r\nRange: 0-1\r\n"
+		      "WWW-Authenticate: Bearer realm=\"r\"\r\n\r\n";
+	struct hcl_resp r = { .head = head, .head_len = sizeof head - 1 };
+	char v[64], tiny[4];
+
+	CHECK_EQ(hcl_resp_header(&r, "Location", v, sizeof v), 30);
+	CHECK(strcmp(v, "/v2/a/blobs/uploads/u?_state=x") == 0);
+	CHECK(hcl_resp_header(&r, "range", v, sizeof v) == 4 && strcmp(v, "0-99") == 0);
+	CHECK(hcl_resp_header(&r, "www-authenticate", v, sizeof v) > 0 && strcmp(v, "Bearer realm=\"r\"") == 0);
+	CHECK_EQ(hcl_resp_header(&r, "Docker-Content-Digest", v, sizeof v), -ENOENT);
+	CHECK_EQ(hcl_resp_header(&r, "HTTP/1.1 202 Accepted", v, sizeof v), -ENOENT);
+	CHECK_EQ(hcl_resp_header(&r, "Range", tiny, sizeof tiny), -E2BIG);
+	r.head = NULL;
+	CHECK_EQ(hcl_resp_header(&r, "Range", v, sizeof v), -ENOENT);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -355,6 +376,7 @@ int main(int argc, char **argv)
 	test_index();
 	test_challenge();
 	test_token();
+	test_resp_header();
 	return tu_done("reg");
 }
 
