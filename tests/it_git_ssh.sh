@@ -208,7 +208,7 @@ stop_sshd
 start_sshd urandom "$TMP/hk1" "ForceCommand exec cat /dev/urandom"
 t0=$(date +%s)
 fetch_fail urandom "advertisement" "$URL" main --ssh-key "$TMP/deploy"
-ok "random bytes instead of git: refused in $(($(date +%s) - t0)) s ($(head -c 120 "$TMP/err"))"
+ok "random bytes instead of git: refused in $(($(date +%s) - t0)) s ($(head -1 "$TMP/err" | cut -c1-100))"
 stop_sshd
 ADV="003a0000000000000000000000000000000000000000 refs/heads/x"
 start_sshd endless "$TMP/hk1" "ForceCommand exec yes '$ADV'"
