@@ -606,12 +606,15 @@ int img_pull(struct img_ctx *x, const char *ref, const char *os, const char *arc
 	struct reg_manifest m = { 0 };
 	struct reg_client *c = NULL;
 	char (*ids)[REG_DIGEST_LEN + 1] = NULL;
-	char mt[REG_MAX_MEDIATYPE + 1], rerr[256] = "";
+	char mt[REG_MAX_MEDIATYPE + 1], rerr[256] = "", dh[300];
 	uint8_t *body = NULL, *cfg = NULL;
 	size_t blen, clen, nids = 0;
 	int rc;
 
-	if ((rc = reg_ref_parse(ref, x->o->default_host, &rr, rerr, sizeof rerr)) < 0)
+	/* a default host given as a server string ("http://h:p") is its host */
+	if (x->o->default_host)
+		server_host(x->o->default_host, dh, sizeof dh);
+	if ((rc = reg_ref_parse(ref, x->o->default_host ? dh : NULL, &rr, rerr, sizeof rerr)) < 0)
 		return img_fail(x, rc, "base image %s: %s", ref, rerr);
 	reg_ref_format(&rr, resolved, rcap);
 	if ((rc = client_for(x, rr.host, &c)) < 0)

@@ -108,7 +108,7 @@ ok "build argument values stay out of the log and the config"
 # COPY --from an image (pulled once, listed as a base; /bin/sh -> busybox resolved in that image)
 printf 'FROM scratch\nCOPY --from=busybox /bin/sh /bin/busybox\nCOPY --from=busybox /etc/passwd /etc/\nRUN ["/bin/busybox", "test", "-s", "/etc/passwd"]\n' >"$TMP/sctx.df"
 mkdir -p "$TMP/fctx" && cp "$TMP/sctx.df" "$TMP/fctx/Dockerfile"
-build "$TMP/fctx" "$TMP/wf" || fail "COPY --from=image"
+build "$TMP/fctx" "$TMP/wf" --no-network || fail "COPY --from=image"
 grep -q "^base $REG_ADDR/busybox:latest sha256:" "$TMP/out" && grep -q "layers=2" "$TMP/out" ||
 	fail "COPY --from=image: $(cat "$TMP/out")"
 ok "COPY --from an image: pulled, symlink resolved inside it, recorded as a base"

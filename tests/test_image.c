@@ -73,7 +73,7 @@ static int drive(int argc, char **argv)
 			      .epoch = EPOCH, .network = 1, .log_fd = 2 };
 	struct img_result r;
 	const char *args[64], *server = NULL, *dest = NULL;
-	char host[300], err[1024] = "";
+	char err[1024] = "";
 	uint8_t *df = NULL, *pub = NULL;
 	size_t nargs = 0, dflen = 0;
 	int rc;
@@ -84,9 +84,12 @@ static int drive(int argc, char **argv)
 		fprintf(stderr, "cannot read %s\n", argv[3]);
 		return 2;
 	}
-	for (int i = 5; i + 1 < argc; i += 2) {
-		const char *k = argv[i], *v = argv[i + 1];
-		if (!strcmp(k, "--cache"))
+	for (int i = 5; i < argc; i += 2) {
+		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+		if (!strcmp(k, "--no-network")) {
+			o.network = 0;
+			i--;
+		} else if (!strcmp(k, "--cache"))
 			o.cache_dir = v;
 		else if (!strcmp(k, "--arg") && nargs < 63)
 			args[nargs++] = v;
@@ -102,8 +105,6 @@ static int drive(int argc, char **argv)
 			dest = v;
 		else if (!strcmp(k, "--pubkey") && util_read_file(v, 1 << 16, &pub, &o.base_pubkey_len) == 0)
 			o.base_pubkey = pub;
-		else if (!strcmp(k, "--no-network"))
-			o.network = 0, i--;
 		else {
 			fprintf(stderr, "unknown option %s\n", k);
 			return 2;
@@ -114,10 +115,8 @@ static int drive(int argc, char **argv)
 	o.dockerfile = df;
 	o.dockerfile_len = dflen;
 	if (server) {
-		const char *h = strstr(server, "://") ? strstr(server, "://") + 3 : server;
-		snprintf(host, sizeof host, "%.*s", (int)strcspn(h, "/"), h);
 		o.base_server = server;
-		o.default_host = host;
+		o.default_host = server; /* a server string: image strips the scheme */
 	}
 	rc = img_build(&o, &r, err, sizeof err);
 	free(df);
