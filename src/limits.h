@@ -190,6 +190,7 @@
 #define REG_TOKEN_MAX_TTL    86400  /* s; a longer token lifetime is taken as a day */
 #define REG_MAX_BACKOFF_MS   30000  /* one retry delay never exceeds this */
 #define REG_MAX_BEARER       8192   /* one Bearer token (JWTs of Docker Hub, GHCR: ~1-2 KiB) */
+#define REG_TOKEN_SLOTS      4      /* scopes with a cached token (a base pull, a push, signatures) */
 
 /* RUN sandbox (src/sandbox.c) and snapshots (src/snap.c). */
 #define SBX_MAX_ARGS         4096

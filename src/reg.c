@@ -27,8 +27,6 @@
 #include "json.h"
 #include "util.h"
 
-#define REG_TOKEN_SLOTS 4          /* scopes cached at once (pull of a base, push of a result) */
-
 enum { AUTH_NONE, AUTH_BASIC, AUTH_BEARER };
 
 struct reg_token {
