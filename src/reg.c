@@ -850,12 +850,12 @@ static int upload_status(struct upload *u)
 	char range[64];
 	uint64_t last = 0;
 	int rc = call(u->c, &q, &resp, 204);
-	size_t dash;
 
 	if (rc == 0 && (rc = hcl_resp_header(&resp, "Range", range, sizeof range)) > 0) {
-		dash = strcspn(range, "-");
-		rc = (dash == 1 && range[0] == '0' && range[1] == '-' &&
-		      util_parse_u64(range + 2, strlen(range + 2), u->size, &last) == 0) ? 0 : -EPROTO;
+		const char *r = strncmp(range, "bytes=", 6) == 0 ? range + 6 : range;
+
+		rc = (r[0] == '0' && r[1] == '-' &&
+		      util_parse_u64(r + 2, strlen(r + 2), u->size, &last) == 0) ? 0 : -EPROTO;
 	}
 	/* distribution says "0-0" for an empty session too: trust it only as far as we know */
 	if (rc == 0 && (last || u->off))
