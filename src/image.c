@@ -484,7 +484,8 @@ static int workdir(struct img_ctx *x, struct img_stage *s, const struct df_inst 
 	if (img_workdir_abs(&s->cfg, ev->argv[0], abs, sizeof abs) < 0 ||
 	    arc_path_norm(abs, rel, sizeof rel, ARC_MAX_DEPTH) < 0)
 		return img_fail(x, -EINVAL, "WORKDIR %.60s: bad path", ev->argv[0]);
-	if ((rc = set_str(&s->cfg.workdir, abs)) < 0)
+	if ((rc = set_str(&s->cfg.workdir, abs)) < 0 ||
+	    (rc = img_resolve_in_root(x, s, rel, sizeof rel)) < 0)
 		return rc;
 	if (s->cfg.user && *s->cfg.user && (rc = img_resolve_owner(x, s, s->cfg.user, &uid, &gid)) < 0)
 		return rc;

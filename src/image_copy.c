@@ -556,7 +556,7 @@ static int resolve_dest(struct img_ctx *x, struct img_stage *s, const struct df_
 	const char *raw = ev->argv[ev->argc - 1];
 	size_t rl = strlen(raw);
 	char abs[IMG_PATH_MAX];
-	int fd;
+	int fd, rc;
 
 	d->dir = rl == 0 || raw[rl - 1] == '/' || !strcmp(raw, ".") ||
 		 (rl >= 2 && !strcmp(raw + rl - 2, "/."));
@@ -566,6 +566,8 @@ static int resolve_dest(struct img_ctx *x, struct img_stage *s, const struct df_
 	if (nsrc > 1 && !d->dir)
 		return img_fail(x, -EINVAL, "When using %s with more than one source file, the "
 				"destination must be a directory and end with a /", df_kw_name(ev->kw));
+	if ((rc = img_resolve_in_root(x, s, d->rel, sizeof d->rel)) < 0)
+		return rc;
 	fd = arc_open_dir(s->rootfd, d->rel, 0);
 	if (fd >= 0) {
 		d->dir = 1;

@@ -158,6 +158,9 @@ int img_list_dir(int dfd, char ***out, size_t *n);
 int img_open_below(int rootfd, const char *rel, int beneath);
 int img_plan_sources(struct img_ctx *x, const struct df_inst *ev, struct img_plan *p);
 void img_plan_free(struct img_plan *p);
+/* rel's existing directory prefix resolved inside the stage's rootfs as in a
+ * chroot; rel rewritten to the real path. */
+int img_resolve_in_root(struct img_ctx *x, struct img_stage *s, char *rel, size_t cap);
 /* --from: the root of an earlier stage (name or index) or of an image. */
 int img_source_root(struct img_ctx *x, struct img_stage *s, const char *from, struct img_plan *p);
 

@@ -212,6 +212,56 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Resolves the longest existing directory prefix of rel (normalised, below
+ * the stage's rootfs) inside the rootfs as a chroot would (RESOLVE_IN_ROOT:
+ * symlinks followed, never out of it) and rewrites rel to the real path, so
+ * that writes and layer entries use it. Without openat2, rel is unchanged
+ * (writes then refuse the symlink). */
+int img_resolve_in_root(struct img_ctx *x, struct img_stage *s, char *rel, size_t cap)
+{
+	struct open_how_ how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+				 .resolve = R_NO_MAGICLINKS | R_IN_ROOT };
+	char head[IMG_PATH_MAX], proc[64], real[IMG_PATH_MAX], rr[IMG_PATH_MAX];
+	size_t hl = strlen(rel), rl;
+	long fd = -1;
+	ssize_t n;
+
+	if (hl >= sizeof head)
+		return img_fail(x, -ENAMETOOLONG, "destination path too long");
+	memcpy(head, rel, hl + 1);
+	for (;;) {
+#ifdef SYS_openat2
+		fd = syscall(SYS_openat2, s->rootfd, hl ? head : ".", &how, sizeof how);
+#else
+		errno = ENOSYS;
+#endif
+		if (fd >= 0)
+			break;
+		if (errno == ENOSYS || errno == EPERM)
+			return 0;
+		if ((errno != ENOENT && errno != ENOTDIR) || !hl)
+			return img_fail(x, -errno, "destination /%s: %s", rel, strerror(errno));
+		char *sl = strrchr(head, '/');
+		hl = sl ? (size_t)(sl - head) : 0;
+		head[hl] = 0;
+	}
+	snprintf(proc, sizeof proc, "/proc/self/fd/%ld", fd);
+	n = readlink(proc, real, sizeof real - 1);
+	close((int)fd);
+	if (n < 0 || !realpath(s->root, rr))
+		return img_fail(x, -EIO, "destination /%s: cannot resolve", rel);
+	real[n] = 0;
+	rl = strlen(rr);
+	if (strncmp(real, rr, rl) || (real[rl] && real[rl] != '/'))
+		return img_fail(x, -EXDEV, "destination /%s: resolves outside the image", rel);
+	snprintf(head, sizeof head, "%s%s%s", real[rl] ? real + rl + 1 : "",
+		 real[rl] && rel[hl] ? "/" : "", rel[hl] == '/' ? rel + hl + 1 : rel + hl);
+	if (strlen(head) >= cap)
+		return img_fail(x, -ENAMETOOLONG, "destination path too long");
+	memcpy(rel, head, strlen(head) + 1);
+	return 0;
+}
+
 /* ---- sources ---- */
 
 void img_plan_free(struct img_plan *p)

@@ -434,6 +434,10 @@ static void setup_context(void)
 		 "ln -s %s/outside %s/ctx/t/esc && tar -C %s/ctx/t -czf %s/ctx/esc.tgz esc",
 		 root, root, root, root, root, root);
 	CHECK(system(cmd) == 0);
+	snprintf(cmd, sizeof cmd, "mkdir -p %s/m/usr/bin && ln -s usr/bin %s/m/bin && "
+		 "ln -s /usr %s/m/lnk && ln -s ../../../../.. %s/m/up && "
+		 "tar -C %s/m -czf %s/ctx/merged.tgz usr bin lnk up", root, root, root, root, root, root);
+	CHECK(system(cmd) == 0);
 }
 
 static const char copy_df[] =
@@ -650,6 +654,37 @@ static void test_run(void)
 	refused("FROM scratch\nRUN true\n", "Dockerfile:2: RUN:");
 }
 
+/* Destinations through symlinks of the image resolve inside it, as in Docker
+ * (merged /usr: /bin -> usr/bin), and the layer has the real paths. */
+static void test_symlink_dest(void)
+{
+	static const char df[] =
+		"FROM scratch\n"
+		"ADD merged.tgz /\n"
+		"COPY a.txt /bin/\n"
+		"COPY a.txt /lnk/bin/b.txt\n"
+		"COPY a.txt /up/c.txt\n"
+		"WORKDIR /lnk/w\n";
+	struct img_result r;
+	char err[512] = "", work[512], dir[600];
+	struct stat sb;
+	int rc = build(df, NULL, &r, err, sizeof err, work);
+
+	CHECK_EQ(rc, 0);
+	if (rc < 0) {
+		fprintf(stderr, "  symlink dest: %s\n", err);
+		return;
+	}
+	CHECK(unpack_result(work, &r, "u4", dir, sizeof dir) == 0);
+	CHECK(file_is(dir, "usr/bin/a.txt", "alpha\n"));
+	CHECK(file_is(dir, "usr/bin/b.txt", "alpha\n"));
+	CHECK(file_is(dir, "c.txt", "alpha\n"));        /* "up" climbs to / and stops there */
+	CHECK(lstat_at(dir, "usr/w", &sb) == 0 && S_ISDIR(sb.st_mode));
+	CHECK(lstat_at(dir, "bin", &sb) == 0 && S_ISLNK(sb.st_mode));
+	CHECK(lstat_at(dir, "lnk", &sb) == 0 && S_ISLNK(sb.st_mode));
+	img_result_free(&r);
+}
+
 static void test_local(void)
 {
 	setup_context();
@@ -657,6 +692,7 @@ static void test_local(void)
 	test_cache();
 	test_stages();
 	test_refusals();
+	test_symlink_dest();
 	test_run();
 }
 
