@@ -26,7 +26,7 @@ W=$(mktemp -d /tmp/sbs-bench-boot.XXXXXX)
 QPID=
 cleanup() {
 	[ -n "$QPID" ] && { kill -9 "$QPID" && wait "$QPID"; } 2>/dev/null || true
-	rm -rf "$W"
+	[ "${KEEP_TMP:-0}" = 1 ] && echo "kept $W" || rm -rf "$W"
 }
 trap cleanup EXIT
 die() { echo "bench-boot: $*" >&2; exit 1; }

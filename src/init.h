@@ -24,7 +24,8 @@
  * INIT_DEV_WAIT_MS for eth0 to appear. 0 or -errno (logged). With sbs.rss=1
  * (bench/boot.sh) it forks a reporter that waits (at most INIT_RSS_WAIT_MS)
  * until the server accepts on 127.0.0.1:SBS_PORT, prints "sbs init: sbsd
- * memory after boot: VmRSS <n> kB, VmHWM <n> kB" on the console and exits.
+ * memory after boot: VmRSS <n> kB, VmHWM <n> kB" on the console and exits
+ * (the server then logs one refused TLS handshake from 127.0.0.1).
  *
  * init_poweroff() syncs, unmounts /data and powers off (PID 1 only).
  * init_console() prints one line on /dev/console (falls back to stderr).
