@@ -448,8 +448,9 @@ static int pem_public(const uint8_t *k, size_t n, char **pub, size_t *publen, ch
 	return rc;
 }
 
-int git_ssh_key_prepare(const uint8_t *k, size_t n, char **pub, size_t *publen, char *err,
-		       size_t errcap)
+/* git_ssh_key_prepare without the cleanup of *pub on failure. */
+static int key_form(const uint8_t *k, size_t n, char **pub, size_t *publen, char *err,
+		    size_t errcap)
 {
 	*pub = NULL;
 	*publen = 0;
@@ -471,3 +472,15 @@ int git_ssh_key_prepare(const uint8_t *k, size_t n, char **pub, size_t *publen, 
 			  "private key");
 }
 
+int git_ssh_key_prepare(const uint8_t *k, size_t n, char **pub, size_t *publen, char *err,
+			size_t errcap)
+{
+	int rc = key_form(k, n, pub, publen, err, errcap);
+
+	if (rc < 0) {
+		free(*pub);
+		*pub = NULL;
+		*publen = 0;
+	}
+	return rc;
+}
