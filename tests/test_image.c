@@ -33,6 +33,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define EPOCH 1700000000
@@ -448,7 +449,6 @@ static const char copy_df[] =
 	"COPY sub /sub\n"
 	"COPY *.log /logs/\n"
 	"COPY h1 h2 /hl/\n"
-	"COPY lnk /l\n"
 	"COPY <<EOF /etc/hello\n"
 	"hi $V\n"
 	"EOF\n"
@@ -468,8 +468,8 @@ static void test_copy(void)
 		fprintf(stderr, "  copy: %s\n", err);
 		return;
 	}
-	CHECK_EQ(r.nlayers, 9);  /* 8 COPY/ADD steps + the first WORKDIR */
-	if (r.nlayers != 9)
+	CHECK_EQ(r.nlayers, 8);  /* 7 COPY/ADD steps + the first WORKDIR */
+	if (r.nlayers != 8)
 		fprintf(stderr, "  %zu layers\n", r.nlayers);
 	CHECK(unpack_result(work, &r, "u1", dir, sizeof dir) == 0);
 	CHECK(file_is(dir, "a.txt", "alpha\n"));
@@ -482,8 +482,6 @@ static void test_copy(void)
 	CHECK(lstat_at(dir, "logs/y.log", &a) < 0);
 	CHECK(lstat_at(dir, "hl/h1", &a) == 0 && lstat_at(dir, "hl/h2", &b) == 0);
 	CHECK(a.st_ino == b.st_ino);
-	CHECK(file_is(dir, "l", "alpha\n"));
-	CHECK(lstat_at(dir, "l", &a) == 0 && S_ISREG(a.st_mode));
 	CHECK(file_is(dir, "etc/hello", "hi from-arg\n"));
 	CHECK(file_is(dir, "t/in-tar", "from tar\n"));
 	CHECK(lstat_at(dir, "w/x", &a) == 0 && S_ISDIR(a.st_mode));
@@ -507,9 +505,9 @@ static void test_cache(void)
 	rc = build(copy_df, cache, &r1, err, sizeof err, NULL);
 	CHECK(rc == 0 && r1.cached == 0);
 	rc |= build(copy_df, cache, &r2, err, sizeof err, NULL);
-	if (rc == 0 && r2.cached != 8)
+	if (rc == 0 && r2.cached != 7)
 		fprintf(stderr, "  %u cached\n", r2.cached);
-	CHECK(rc == 0 && r2.cached == 8);    /* every COPY/ADD step (WORKDIR is not cached) */
+	CHECK(rc == 0 && r2.cached == 7);    /* every COPY/ADD step (WORKDIR is not cached) */
 	CHECK(rc == 0 && !strcmp(r1.digest, r2.digest));
 	put("ctx/sub/dir/x", "changed\n", 0640);
 	rc |= build(copy_df, cache, &r3, err, sizeof err, NULL);
@@ -654,6 +652,43 @@ static void test_run(void)
 	refused("FROM scratch\nRUN true\n", "Dockerfile:2: RUN:");
 }
 
+/* openat2 (Linux 5.6+; not under qemu-user): without it every symlink on
+ * the way of a source or a destination is refused, and RUN is not tried. */
+static int have_openat2(void)
+{
+	struct { uint64_t flags, mode, resolve; } how = { O_PATH, 0, 0 };
+#ifdef SYS_openat2
+	long fd = syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof how);
+	if (fd >= 0) {
+		close((int)fd);
+		return 1;
+	}
+#endif
+	return 0;
+}
+
+/* A top-level source symlink is followed inside the context. */
+static void test_source_link(void)
+{
+	struct img_result r;
+	char err[512] = "", work[512], dir[600];
+	struct stat sb;
+	int rc;
+
+	if (!have_openat2()) {
+		refused("FROM scratch\nCOPY lnk /l\n", "a symlink leads out of the build context");
+		return;
+	}
+	rc = build("FROM scratch\nCOPY lnk /l\n", NULL, &r, err, sizeof err, work);
+	CHECK_EQ(rc, 0);
+	if (rc < 0)
+		return;
+	CHECK(unpack_result(work, &r, "u5", dir, sizeof dir) == 0);
+	CHECK(file_is(dir, "l", "alpha\n"));
+	CHECK(lstat_at(dir, "l", &sb) == 0 && S_ISREG(sb.st_mode));
+	img_result_free(&r);
+}
+
 /* Destinations through symlinks of the image resolve inside it, as in Docker
  * (merged /usr: /bin -> usr/bin), and the layer has the real paths. */
 static void test_symlink_dest(void)
@@ -692,8 +727,13 @@ static void test_local(void)
 	test_cache();
 	test_stages();
 	test_refusals();
-	test_symlink_dest();
-	test_run();
+	test_source_link();
+	if (have_openat2()) {
+		test_symlink_dest();
+		test_run();
+	} else {
+		fprintf(stderr, "  (no openat2, e.g. qemu-user: destination symlinks and RUN not tried)\n");
+	}
 }
 
 int main(int argc, char **argv)
