@@ -222,6 +222,16 @@ grep -q "$COMMIT" statement.json || fail "the provenance does not name the commi
 grep -q "${BASE_DIGEST#sha256:}" statement.json || fail "the provenance does not name the base image digest"
 ok "provenance: SLSA v1 statement in a DSSE envelope, openssl verifies it; it names the commit and the base"
 
+# ---- sbs verify: the same checks from the registry alone ----
+SBS_REG_USER=$REG_USER SBS_REG_PASS=$REG_PASS sbs verify "$REG/sbs/app:$TAG" --key cosign.pub --att \
+	--plain-http || fail "sbs verify: $(cat "$TMP/out" "$TMP/err")"
+grep -q "$COMMIT" "$TMP/out" || fail "sbs verify --att does not print the commit: $(cat "$TMP/out")"
+SBS_REG_USER=$REG_USER SBS_REG_PASS=$REG_PASS sbs verify "$REG/sbs/app:$TAG" --key other.pub \
+	--plain-http && fail "sbs verify accepted another key"
+SBS_REG_USER=$REG_USER SBS_REG_PASS=$REG_PASS sbs verify "$REG/base/busybox:1" --key cosign.pub \
+	--plain-http && fail "sbs verify accepted an unsigned image"
+ok "sbs verify: signature and provenance verified offline; another key and an unsigned image refused"
+
 # ---- the manifest .sig.tbz (PROTOCOL §12) ----
 sbs get-manifest --env sbs-config.json --verify-manifest || fail "get-manifest --verify-manifest"
 grep -q "verify=OK" "$TMP/out" "$TMP/err" || fail "get-manifest --verify-manifest: $(cat "$TMP/out" "$TMP/err")"
