@@ -25,7 +25,6 @@
 
 #include "cry.h"
 #include "sandbox.h"
-#include "snap.h"
 #include "util.h"
 
 int img_fail(struct img_ctx *x, int rc, const char *fmt, ...)

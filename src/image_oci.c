@@ -199,6 +199,9 @@ int img_cfg_parse(struct img_ctx *x, const uint8_t *p, size_t n, struct img_stag
 		rc = img_fail(x, -EBADMSG, "base image config: malformed \"config\"");
 		goto out;
 	}
+	if (json_is_arr(json_get(json_get(root, "config"), "OnBuild")) &&
+	    json_count(json_get(json_get(root, "config"), "OnBuild")))
+		img_log(x, " ---> warning: the base image's ONBUILD triggers are not run\n");
 	if ((json_get_str(root, "architecture") && strcmp(json_get_str(root, "architecture"), s->arch)) ||
 	    (json_get_str(root, "os") && strcmp(json_get_str(root, "os"), s->os)))
 		img_log(x, " ---> warning: the base image is %.31s/%.31s, the build is for %s/%s\n",
