@@ -306,6 +306,9 @@ static void repository_name(char *out, size_t cap)
 {
 	const char *srv = params_str("DOCKER_PUSH_SERVER");
 	const char *repo = params_str("DOCKER_REPO");
+
+	if (srv && strstr(srv, "://"))          /* "http://host:port": a registry's scheme */
+		srv = strstr(srv, "://") + 3;
 	snprintf(out, cap, "%s/%s", srv && *srv ? srv : "docker.io", repo ? repo : "");
 }
 
