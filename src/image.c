@@ -468,62 +468,83 @@ int img_workdir_abs(const struct img_cfg *c, const char *p, char *out, size_t ca
 	return 0;
 }
 
+int img_mkdirs(struct img_ctx *x, struct img_stage *s, const char *rel, unsigned uid,
+	       unsigned gid, int (*rec)(void *ctx, const char *path), void *ctx)
+{
+	char part[IMG_PATH_MAX];
+	const char *base;
+	int fd, rc = 0;
+
+	/* each missing component, outermost first */
+	for (const char *p = rel; *p && rc == 0; ) {
+		size_t l = strcspn(p, "/");
+		snprintf(part, sizeof part, "%.*s", (int)(p - rel + (ptrdiff_t)l), rel);
+		p += l + (p[l] == '/');
+		if ((fd = arc_open_dir(s->rootfd, part, 0)) >= 0) {
+			close(fd);
+			continue;
+		}
+		if (fd != -ENOENT)
+			return img_fail(x, fd, "/%s: %s", part, fd == -ELOOP ?
+					"a symlink is on the way (refused: sbs never writes "
+					"through a symlink)" : strerror(-fd));
+		if ((fd = arc_open_parent(s->rootfd, part, 0, &base)) < 0)
+			return img_fail(x, fd, "/%s: %s", part, strerror(-fd));
+		if (mkdirat(fd, base, 0755) < 0 || fchmodat(fd, base, 0755, 0) < 0 ||
+		    ((uid || gid) && fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
+			rc = img_fail(x, -errno, "/%s: %s", part, strerror(errno));
+		close(fd);
+		if (rc == 0)
+			rc = rec(ctx, part);
+	}
+	return rc;
+}
+
+struct wd_made {
+	struct arc_change ch[ARC_MAX_DEPTH];
+	char *names[ARC_MAX_DEPTH];
+	size_t n;
+};
+
+static int wd_record(void *ctx, const char *path)
+{
+	struct wd_made *m = ctx;
+
+	if (m->n == ARC_MAX_DEPTH || !(m->names[m->n] = strdup(path)))
+		return -ENOMEM;
+	m->ch[m->n].path = m->names[m->n];
+	m->ch[m->n++].kind = ARC_ADD;
+	return 0;
+}
+
 /* WORKDIR: the directory is made (owned by USER, as BuildKit does); a layer
  * only when something was created. */
 static int workdir(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 		   const char *text)
 {
-	char abs[IMG_PATH_MAX], rel[IMG_PATH_MAX], part[IMG_PATH_MAX];
-	struct arc_change ch[ARC_MAX_DEPTH];
-	char *names[ARC_MAX_DEPTH];
-	size_t n = 0, k = 0;
+	char abs[IMG_PATH_MAX], rel[IMG_PATH_MAX];
+	struct wd_made *m = calloc(1, sizeof *m);
 	unsigned uid = 0, gid = 0;
-	int rc, fd;
+	int rc;
 
+	if (!m)
+		return -ENOMEM;
 	if (img_workdir_abs(&s->cfg, ev->argv[0], abs, sizeof abs) < 0 ||
-	    arc_path_norm(abs, rel, sizeof rel, ARC_MAX_DEPTH) < 0)
-		return img_fail(x, -EINVAL, "WORKDIR %.60s: bad path", ev->argv[0]);
+	    arc_path_norm(abs, rel, sizeof rel, ARC_MAX_DEPTH) < 0) {
+		rc = img_fail(x, -EINVAL, "WORKDIR %.60s: bad path", ev->argv[0]);
+		goto out;
+	}
 	if ((rc = set_str(&s->cfg.workdir, abs)) < 0 ||
 	    (rc = img_resolve_in_root(x, s, rel, sizeof rel)) < 0)
-		return rc;
+		goto out;
 	if (s->cfg.user && *s->cfg.user && (rc = img_resolve_owner(x, s, s->cfg.user, &uid, &gid)) < 0)
-		return rc;
-	/* each missing component, outermost first */
-	for (const char *p = rel; *p; ) {
-		size_t l = strcspn(p, "/");
-		const char *base;
-		snprintf(part, sizeof part, "%.*s", (int)(p - rel + (ptrdiff_t)l), rel);
-		p += l + (p[l] == '/');
-		fd = arc_open_dir(s->rootfd, part, 0);
-		if (fd >= 0) {
-			close(fd);
-			continue;
-		}
-		if (fd != -ENOENT)
-			return img_fail(x, fd, "WORKDIR %s: %s", abs, fd == -ELOOP ?
-					"a component is a symlink (refused)" : strerror(-fd));
-		if ((fd = arc_open_parent(s->rootfd, part, 0, &base)) < 0)
-			return img_fail(x, fd, "WORKDIR %s: %s", abs, strerror(-fd));
-		if (mkdirat(fd, base, 0755) < 0 || fchmodat(fd, base, 0755, 0) < 0 ||
-		    ((uid || gid) && fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0))
-			rc = -errno;
-		close(fd);
-		if (rc < 0) {
-			rc = img_fail(x, rc, "WORKDIR %s: %s", abs, strerror(-rc));
-			goto out;
-		}
-		if (!(names[n] = strdup(part))) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		ch[n].path = names[n];
-		ch[n].kind = ARC_ADD;
-		n++;
-	}
-	rc = img_commit(x, s, ch, n, text, NULL);
+		goto out;
+	if ((rc = img_mkdirs(x, s, rel, uid, gid, wd_record, m)) == 0)
+		rc = img_commit(x, s, m->ch, m->n, text, NULL);
 out:
-	for (k = 0; k < n; k++)
-		free(names[k]);
+	for (size_t k = 0; k < m->n; k++)
+		free(m->names[k]);
+	free(m);
 	return rc;
 }
 

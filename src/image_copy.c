@@ -195,6 +195,11 @@ static int record(struct writer *wr, const char *dst)
 	return 0;
 }
 
+static int record_cb(void *ctx, const char *path)
+{
+	return record(ctx, path);
+}
+
 static void writer_free(struct writer *wr)
 {
 	for (size_t i = 0; i < wr->n; i++)
@@ -585,8 +590,20 @@ static int copy_all(struct img_ctx *x, struct img_stage *s, const struct df_inst
 {
 	struct walker w = { .x = x, .ignore = p->context ? x->ignore : NULL, .visit = write_visit,
 			    .ctx = wr };
+	char parent[IMG_PATH_MAX], *sl;
 	int rc = 0;
 
+	/* missing parents of the destination (and a directory destination
+	 * itself unless a directory source makes it) are owned by --chown, as
+	 * Docker makes them */
+	snprintf(parent, sizeof parent, "%s", d->rel);
+	if (!d->dir || (p->n && S_ISDIR(p->v[0].st.st_mode) && !p->v[0].heredoc)) {
+		if ((sl = strrchr(parent, '/')))
+			*sl = 0;
+		else
+			parent[0] = 0;
+	}
+	rc = img_mkdirs(x, s, parent, wr->uid, wr->gid, record_cb, wr);
 	for (size_t i = 0; i < p->n && rc == 0; i++) {
 		struct img_src *sr = &p->v[i];
 		if (ev->kw == DF_ADD && !sr->heredoc && S_ISREG(sr->st.st_mode) &&

@@ -89,6 +89,10 @@ int img_make_root(struct img_ctx *x, struct img_stage *s, const char *kind, size
 /* A fresh stage from base: "scratch", the name of one of the first nprev
  * stages, or an image. */
 int img_fill_stage(struct img_ctx *x, struct img_stage *s, const char *base, size_t nprev);
+/* Makes the missing directories of rel (0755, owned uid:gid), outermost
+ * first, never through a symlink; rec(ctx, path) for each one made. */
+int img_mkdirs(struct img_ctx *x, struct img_stage *s, const char *rel, unsigned uid,
+	       unsigned gid, int (*rec)(void *ctx, const char *path), void *ctx);
 /* p made absolute against the stage's WORKDIR and cleaned. */
 int img_workdir_abs(const struct img_cfg *c, const char *p, char *out, size_t cap);
 /* df_dump_inst without the line number (cache keys). */

@@ -476,6 +476,8 @@ static void test_copy(void)
 	CHECK(file_is(dir, "opt/bin/tool", "#!/bin/sh\n"));
 	CHECK(lstat_at(dir, "opt/bin/tool", &a) == 0 && (a.st_mode & 07777) == 0600);
 	CHECK(geteuid() != 0 || (a.st_uid == 7 && a.st_gid == 8));
+	CHECK(lstat_at(dir, "opt/bin", &a) == 0 && (geteuid() != 0 || a.st_uid == 7));
+	CHECK(lstat_at(dir, "opt", &a) == 0 && (geteuid() != 0 || a.st_uid == 7));
 	CHECK(file_is(dir, "sub/dir/x", "x\n"));
 	CHECK(lstat_at(dir, "sub/dir/x", &a) == 0 && (a.st_mode & 07777) == 0640);
 	CHECK(file_is(dir, "logs/keep.log", "keep\n"));
