@@ -113,6 +113,16 @@ grep -q "^base $REG_ADDR/busybox:latest sha256:" "$TMP/out" && grep -q "layers=2
 	fail "COPY --from=image: $(cat "$TMP/out")"
 ok "COPY --from an image: pulled, symlink resolved inside it, recorded as a base"
 
+# a RUN that changes nothing adds no layer (the sandbox's mount points and
+# stubs leave no trace, network on or off)
+mkdir -p "$TMP/nctx"
+printf 'FROM busybox\nRUN true\nRUN ls / >/dev/null\n' >"$TMP/nctx/Dockerfile"
+build "$TMP/nctx" "$TMP/wn1" || fail "RUN true"
+grep -q "layers=1$" "$TMP/out" || fail "RUN true made a layer (network on): $(sed -n 2p "$TMP/out")"
+build "$TMP/nctx" "$TMP/wn2" --no-network || fail "RUN true"
+grep -q "layers=1$" "$TMP/out" || fail "RUN true made a layer (network off): $(sed -n 2p "$TMP/out")"
+ok "a RUN that changes nothing adds no layer"
+
 build "$C" "$TMP/w2" --arg WHO=sbs || fail "build 2"
 [ "$(digest)" = "$D1" ] || fail "rebuild without cache: $(digest) != $D1"
 ok "same inputs, fresh work directory: same digest"
