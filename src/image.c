@@ -744,7 +744,9 @@ static int finish(struct img_ctx *x)
 	int rc;
 
 	if ((rc = img_config_json(s, x->o->epoch, &r->config, &r->config_len)) < 0)
-		return img_fail(x, rc, "image config: %s", strerror(-rc));
+		return rc == -E2BIG ? img_fail(x, rc, "the image config would be over %u bytes "
+					       "(IMG_MAX_CONFIG_JSON)", IMG_MAX_CONFIG_JSON)
+				    : img_fail(x, rc, "image config: %s", strerror(-rc));
 	if ((rc = img_put_blob(x->o->workdir, r->config, r->config_len, r->config_digest)) < 0)
 		return img_fail(x, rc, "config blob: %s", strerror(-rc));
 	snprintf(cd.digest, sizeof cd.digest, "%s", r->config_digest);
@@ -798,6 +800,7 @@ static int setup(struct img_ctx *x)
 int img_build(const struct img_opts *o, struct img_result *r, char *err, size_t errcap)
 {
 	struct img_ctx x;
+	mode_t old_umask;
 	int rc;
 
 	memset(r, 0, sizeof *r);
@@ -811,8 +814,12 @@ int img_build(const struct img_opts *o, struct img_result *r, char *err, size_t 
 		err[0] = 0;
 	if (!o->dockerfile_name || !o->context || !o->workdir || !o->os || !o->arch)
 		return img_fail(&x, -EINVAL, "missing build options");
+	/* directories made on the way (parents of COPY destinations, of layer
+	 * entries) must not depend on the caller's umask: it is in the layers */
+	old_umask = umask(022);
 	if ((rc = setup(&x)) == 0 && (rc = steps(&x)) == 0)
 		rc = finish(&x);
+	umask(old_umask);
 	if (rc == -ENOMEM && errcap && !err[0])
 		img_fail(&x, rc, "out of memory");
 	for (size_t i = 0; x.stages && i < x.nstages; i++)
