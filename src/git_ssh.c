@@ -278,7 +278,7 @@ static int handshake(struct git_ssh *s, const struct git_ssh_url *u, const char 
 	if ((rc = tcp_connect(s, u, err, errcap)) < 0)
 		return rc;
 	RETRY(s, rc, libssh2_session_handshake(s->sess, s->fd));
-	if (rc != 0 && pinned[0] && !s->werr)
+	if (rc == LIBSSH2_ERROR_KEX_FAILURE && pinned[0] && !s->werr)
 		return git_seterr(err, errcap, -EPROTO, "git: SSH handshake with %s failed: %s "
 				  "(libssh2 %d; only the pinned host key type %s was offered)", s->name,
 				  ss_errtxt(s, m, sizeof m), rc, pinned);

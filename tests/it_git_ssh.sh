@@ -9,8 +9,9 @@
 # the pinned key by ssh-keygen and the host key's .pub file. Then: protocol
 # v0 (client not asking; server not accepting GIT_PROTOCOL), a PEM key, the
 # pin refusing a changed host key, a wrong deploy key, a quote in the path,
-# a path that is no repository, a pack over the limit, and servers that are
-# not git (random bytes, an endless valid advertisement, silence).
+# a path that is no repository, a pack over the limit, servers that are not
+# git (random bytes, an endless valid advertisement, silence) and servers
+# that are not SSH (random bytes, endless garbage packets, silence).
 # Finally no deploy key text may appear in anything printed.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -222,6 +223,44 @@ fetch_fail silent "timed out" "$URL" main --ssh-key "$TMP/deploy" --timeout-ms 1
 [ $(($(date +%s) - t0)) -lt 10 ] || fail "silent: the timeout took too long"
 ok "a silent server times out ($(($(date +%s) - t0)) s with a 1.5 s wait bound)"
 stop_sshd
+
+# ---- servers that are not SSH ------------------------------------------------------------------
+cat >"$TMP/nossh.py" <<'EOF'
+import os, socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    try:
+        if sys.argv[2] == "random":
+            while True:
+                c.sendall(os.urandom(65536))
+        elif sys.argv[2] == "packets":     # a banner, then endless 4 KiB "packets"
+            c.sendall(b"SSH-2.0-x\r\n")
+            while True:
+                c.sendall(b"\x00\x00\x10\x00" + os.urandom(4092))
+        else:
+            time.sleep(30)
+    except OSError:
+        pass
+    c.close()
+EOF
+for m in random packets silent; do
+	python3 "$TMP/nossh.py" "$PORT" "$m" &
+	NP=$!
+	PIDS+=("$NP")
+	wait_tcp "$PORT" 20 || fail "nossh $m did not start"
+	t0=$(date +%s)
+	case $m in silent) pat="timed out" ;; *) pat="SSH handshake with" ;; esac
+	fetch_fail "nossh-$m" "$pat" "ssh://git@127.0.0.1:$PORT/r" main --ssh-key "$TMP/deploy" \
+		--timeout-ms 2000
+	[ $(($(date +%s) - t0)) -lt 15 ] || fail "nossh-$m took too long"
+	ok "not an SSH server ($m): $(head -1 "$TMP/err" | sed 's/.*:\/\/[^ ]* //' | cut -c1-70) in $(($(date +%s) - t0)) s"
+	kill "$NP" 2>/dev/null || true
+	wait "$NP" 2>/dev/null || true
+done
 
 # ---- no key material anywhere ------------------------------------------------------------------
 for k in deploy deploy-pem wrong deploy-ed; do
