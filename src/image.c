@@ -722,6 +722,8 @@ static int steps(struct img_ctx *x)
 		} else {
 			rc = dispatch(x, in, &ev, (const char *)text.data);
 		}
+		if (rc < 0 && x->errcap && !x->err[0])
+			img_fail(x, rc, "%s", strerror(-rc));
 		x->r->steps++;
 		df_inst_free(&ev);
 		buf_free(&text);

@@ -257,8 +257,10 @@ int img_commit(struct img_ctx *x, struct img_stage *s, const struct arc_change *
 	}
 	if ((rc = write_layer(x, s, ch, n, &d, diff_id)) < 0)
 		return rc;
-	if ((rc = img_stage_add_layer(s, &d, diff_id)) < 0 ||
-	    (rc = img_add_history(s, x->o->epoch, created_by, 0)) < 0)
+	if ((rc = img_stage_add_layer(s, &d, diff_id)) < 0)
+		return rc == -E2BIG ? img_fail(x, rc, "more than %d layers", REG_MAX_LAYERS)
+				    : img_fail(x, rc, "out of memory");
+	if ((rc = img_add_history(s, x->o->epoch, created_by, 0)) < 0)
 		return rc;
 	img_log(x, " ---> layer %.19s (%llu bytes)\n", d.digest, (unsigned long long)d.size);
 	return key && x->o->cache_dir ? cache_store(x, key, &d, diff_id) : 0;

@@ -588,6 +588,13 @@ static void test_refusals(void)
 	refused("FROM scratch AS me\nCOPY --from=me /a /x\n", "circular dependency");
 	refused("FROM scratch\nCOPY a.txt /f\nCOPY sub /f\n", "Dockerfile:3: destination /f: Not a directory");
 	refused("FROM scratch\nCOPY sub /s/a.txt/\nCOPY a.txt /s/\n", "destination /s/a.txt is a directory");
+	{
+		static char many[300 * 24];
+		size_t k = (size_t)sprintf(many, "FROM scratch\n");
+		for (int i = 0; i <= REG_MAX_LAYERS; i++)
+			k += (size_t)sprintf(many + k, "COPY a.txt /f%d\n", i);
+		refused(many, "Dockerfile:258: more than 256 layers");
+	}
 	/* a symlink in the image on the way of a write */
 	refused("FROM scratch\nADD esc.tgz /\nCOPY a.txt /esc/\n", "Dockerfile:3: destination");
 	refused("FROM scratch\nADD esc.tgz /\nCOPY a.txt /esc/x\n", "symlink is on the way");
