@@ -799,6 +799,22 @@ static int setup(struct img_ctx *x)
 	return x->stages && x->pulled ? 0 : -ENOMEM;
 }
 
+/* Build argument values (and what ARG/ENV copied of them) may be secrets. */
+static void wipe_tab(struct df_vartab *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (t->v[i].value)
+			wipe(t->v[i].value, strlen(t->v[i].value));
+}
+
+static void wipe_vars(struct df_vars *v)
+{
+	wipe_tab(&v->build);
+	wipe_tab(&v->global);
+	wipe_tab(&v->args);
+	wipe_tab(&v->env);
+}
+
 int img_build(const struct img_opts *o, struct img_result *r, char *err, size_t errcap)
 {
 	struct img_ctx x;
@@ -832,6 +848,7 @@ int img_build(const struct img_opts *o, struct img_result *r, char *err, size_t 
 	free(x.pulled);
 	img_close_clients(&x);
 	di_free(x.ignore);
+	wipe_vars(&x.vars);
 	df_vars_free(&x.vars);
 	df_free(&x.df);
 	if (x.ctxfd >= 0)
