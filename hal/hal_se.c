@@ -16,10 +16,13 @@
  *     the reason (never the passphrase) and is not written to: sbsd exits,
  *     PID 1 powers off;
  *  3. dm-crypt mapping "sbs-data" over the LUKS2 data segment;
- *  4. no ext4 superblock inside (first boot, or a first boot cut short):
- *     mke2fs on the mapping (the static /sbin/mke2fs of the initramfs, the
- *     only shell-out of sbsd, before any listener exists); a superblock that
- *     does not mount is refused, never reformatted;
+ *  4. the file system: mke2fs (the static /sbin/mke2fs of the initramfs, the
+ *     only shell-out of sbsd, before any listener exists) covers all but the
+ *     last 4 KiB block of the mapping; once it has finished, a marker is
+ *     written into that block. No marker and nothing that mounts = a first
+ *     boot that never finished (a power cut inside mke2fs included): make
+ *     the file system again. Marker present and no mount: refused, never
+ *     reformatted. A file system that mounts is never reformatted;
  *  5. mount ext4 on /data (nosuid, nodev).
  *
  * Appliance secret: SBS_APPLIANCE_SECRET from the deploy-time env file, 64
@@ -65,7 +68,8 @@
 #define SE_ATT_ENV    "SBS_ATTEST_REQUEST"
 
 /* ext4 superblock at byte 1024, s_magic (le16 0xEF53) at offset 0x38. */
-#define EXT_MAGIC_OFF (1024 + 0x38)
+#define EXT_SB_OFF    1024
+#define SE_FS_BLOCK   4096u   /* ext4 block size (mke2fs -b) and the marker block */
 
 static int se_protected_guest(void);
 static int se_appliance_secret(uint8_t out[static 32]);
@@ -93,34 +97,64 @@ static int wait_disk(void)
 	return 0;
 }
 
-/* 1 when dev carries an ext2/3/4 superblock, 0 when not, or -errno. */
-static int has_ext4(const char *dev)
-{
-	uint8_t m[2];
-	int fd = open(dev, O_RDONLY | O_CLOEXEC), rc = 0;
-	ssize_t r;
+/* What the mapping holds: an ext4 superblock (and how many bytes its file
+ * system spans), and the "first boot finished" marker in the last 4 KiB
+ * block, which the file system never covers (mke2fs is given one block
+ * less). The marker is written only after mke2fs has finished and synced, so
+ * a superblock without it is a format that a power cut interrupted. */
+struct fs_state {
+	int ext4;           /* superblock magic present */
+	uint64_t fs_bytes;  /* s_blocks_count << block size */
+	int ready;          /* marker present */
+};
 
-	if (fd < 0)
-		return -errno;
-	r = pread(fd, m, sizeof m, EXT_MAGIC_OFF);
-	if (r != (ssize_t)sizeof m)
-		rc = r < 0 ? -errno : -EIO;
-	close(fd);
-	return rc < 0 ? rc : m[0] == 0x53 && m[1] == 0xef;
+static const uint8_t fs_marker[16] = "sbs-volume-ok-1";
+
+static int fs_probe(int fd, uint64_t size, struct fs_state *st)
+{
+	uint8_t sb[1024], last[sizeof fs_marker];
+	uint64_t blocks;
+	uint32_t log;
+
+	memset(st, 0, sizeof *st);
+	if (size < SE_FS_BLOCK * 2 ||
+	    pread(fd, sb, sizeof sb, EXT_SB_OFF) != (ssize_t)sizeof sb ||
+	    pread(fd, last, sizeof last, (off_t)(size - SE_FS_BLOCK)) != (ssize_t)sizeof last)
+		return -EIO;
+	st->ready = !memcmp(last, fs_marker, sizeof fs_marker);
+	st->ext4 = sb[0x38] == 0x53 && sb[0x39] == 0xef;
+	log = (uint32_t)sb[0x18] | (uint32_t)sb[0x19] << 8 | (uint32_t)sb[0x1a] << 16 |
+	      (uint32_t)sb[0x1b] << 24;
+	blocks = (uint64_t)sb[0x04] | (uint64_t)sb[0x05] << 8 | (uint64_t)sb[0x06] << 16 |
+		 (uint64_t)sb[0x07] << 24 | (uint64_t)sb[0x150] << 32 | (uint64_t)sb[0x151] << 40;
+	st->fs_bytes = log <= 6 ? blocks << (10 + log) : UINT64_MAX;
+	return 0;
+}
+
+/* Writes the marker into the last block, when no file system covers it. */
+static int fs_mark(int fd, uint64_t size, const struct fs_state *st)
+{
+	if (st->fs_bytes > size - SE_FS_BLOCK)
+		return 0;   /* a file system of an older sbs spans the whole mapping */
+	if (pwrite(fd, fs_marker, sizeof fs_marker, (off_t)(size - SE_FS_BLOCK)) !=
+	    (ssize_t)sizeof fs_marker || fsync(fd) < 0)
+		return -EIO;
+	return 0;
 }
 
 /* Runs mke2fs on dev; bounded by SE_MKFS_WAIT_MS. */
-static int mkfs(const char *devpath)
+static int mkfs(const char *devpath, uint64_t blocks)
 {
-	char dev[32];
+	char dev[32], nblk[24];
 	char *const argv[] = { (char *)"mke2fs", (char *)"-q", (char *)"-F", (char *)"-t",
-			       (char *)"ext4", (char *)"-L", (char *)"sbs-data", (char *)"-m",
-			       (char *)"0", (char *)dev, NULL };
+			       (char *)"ext4", (char *)"-b", (char *)"4096", (char *)"-L",
+			       (char *)"sbs-data", (char *)"-m", (char *)"0", dev, nblk, NULL };
 	char *const envp[] = { NULL };
 	int st = 0, waited = 0;
 	pid_t pid, r;
 
 	snprintf(dev, sizeof dev, "%s", devpath);
+	snprintf(nblk, sizeof nblk, "%llu", (unsigned long long)blocks);
 	pid = fork();
 	if (pid < 0)
 		return -errno;
@@ -216,32 +250,51 @@ static int map(struct vol_open *o, char *dev, size_t cap)
 	return rc;
 }
 
-static int mount_volume(const char *dev)
+static int do_mount(const char *dev)
 {
-	int rc = has_ext4(dev);
-
-	if (rc == 0) {
-		log_info("hal se: no file system on the volume yet: formatting it (ext4)");
-		rc = mkfs(dev);
-	}
-	if (rc < 0)
-		return rc;
 	if (mkdir(INIT_DATA_MNT, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	if (mount(dev, INIT_DATA_MNT, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0) {
-		rc = -errno;
+	return mount(dev, INIT_DATA_MNT, "ext4", MS_NOSUID | MS_NODEV, NULL) < 0 ? -errno : 0;
+}
+
+/* Mounts the file system on the mapping; makes it when the first boot never
+ * finished (no marker and nothing that mounts). A finished volume whose file
+ * system does not mount is refused, never reformatted. */
+static int mount_volume(const char *dev, uint64_t size)
+{
+	struct fs_state st;
+	int fd = open(dev, O_RDWR | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	if ((rc = fs_probe(fd, size, &st)) < 0)
+		goto out;
+	rc = st.ext4 ? do_mount(dev) : -EINVAL;
+	if (rc == 0) {
+		if (!st.ready && fs_mark(fd, size, &st) < 0)   /* mke2fs finished, the marker not */
+			log_warn("hal se: cannot mark the volume finished (next boot retries)");
+		goto out;
+	}
+	if (st.ready) {
 		log_err("hal se: REFUSING the data volume: its ext4 file system (%s) does not "
 			"mount on %s: %s; not reformatting it; powering off", dev, INIT_DATA_MNT,
 			strerror(-rc));
-		return rc;
+		goto out;
 	}
-	return 0;
+	log_info("hal se: no finished file system on the volume yet: formatting it (ext4)");
+	if ((rc = mkfs(dev, size / SE_FS_BLOCK - 1)) < 0 || (rc = fs_probe(fd, size, &st)) < 0 ||
+	    (rc = fs_mark(fd, size, &st)) < 0 || (rc = do_mount(dev)) < 0)
+		log_err("hal se: making the file system on %s failed: %s", dev, strerror(-rc));
+out:
+	close(fd);
+	return rc;
 }
 
 static int se_open(const struct hal_cfg *cfg)
 {
 	char pass[VOL_PASS_LEN + 1], dev[32];
 	struct vol_open o;
+	uint64_t size;
 	int rc;
 
 	(void)cfg;
@@ -259,9 +312,10 @@ static int se_open(const struct hal_cfg *cfg)
 	else
 		log_info("hal se: %s: LUKS2 volume %s opened%s", SE_DISK, o.info.uuid,
 			 o.info.used_secondary ? " (from the secondary header)" : "");
+	size = o.map_sectors * 512;
 	rc = map(&o, dev, sizeof dev);
 	wipe(&o, sizeof o);
-	if (rc < 0 || (rc = mount_volume(dev)) < 0)
+	if (rc < 0 || (rc = mount_volume(dev, size)) < 0)
 		return rc;
 	log_info("hal se: %s (dm-crypt over %s) mounted on %s", dev, SE_DISK, INIT_DATA_MNT);
 	return util_mkdirs(SE_DATA_DIR, 0700);
