@@ -22,11 +22,10 @@
 #include <string.h>
 
 #include "cry.h"
+#include "limits.h"
 #include "util.h"
 
 #define ATT_DEFAULT_OUT  "sbs-attestation.bin"
-#define ATT_NONCE_MAX    64          /* bytes (SE_MAX_NONCE on the server) */
-#define ATT_MAX_EVIDENCE (2u << 20)  /* decoded exchange file */
 
 static int hex_ok(const char *h, size_t min, size_t max)
 {
@@ -97,7 +96,7 @@ static int save(struct cli *c, const json *j, const char *nonce, const char *out
 {
 	const char *ud = json_get_str(j, "user_data"), *sp = json_get_str(j, "spki_sha256");
 	const char *ev = json_get_str(j, "evidence"), *jn = json_get_str(j, "nonce");
-	char want[2 * (32 + ATT_NONCE_MAX) + 1], crt[65];
+	char want[2 * (32 + SE_MAX_NONCE) + 1], crt[65];
 	uint8_t *bin = NULL;
 	size_t blen = 0, elen = ev ? strlen(ev) : 0;
 	int rc = -EBADMSG;
@@ -113,7 +112,7 @@ static int save(struct cli *c, const json *j, const char *nonce, const char *out
 			c->certpath, crt);
 		return rc;
 	}
-	if (elen / 4 * 3 > ATT_MAX_EVIDENCE || !(bin = malloc(elen / 4 * 3 + 3)) ||
+	if (elen / 4 * 3 > SE_MAX_EVIDENCE || !(bin = malloc(elen / 4 * 3 + 3)) ||
 	    cry_b64_decode(ev, elen, bin, elen / 4 * 3 + 3, &blen) < 0 ||
 	    !evidence_ok(bin, blen, ud)) {
 		log_err("attest: the evidence is not a pvattest exchange file carrying our user data");
@@ -134,7 +133,7 @@ int cli_cmd_attest(struct cli *c)
 {
 	const char *nonce = cli_param_nonempty(c, "nonce");
 	const char *out = cli_param_nonempty(c, "out");
-	char fresh[2 * 32 + 1], path[64 + 2 * ATT_NONCE_MAX];
+	char fresh[2 * 32 + 1], path[64 + 2 * SE_MAX_NONCE];
 	struct cli_resp r;
 	int rc;
 
@@ -142,9 +141,9 @@ int cli_cmd_attest(struct cli *c)
 		if ((rc = fresh_nonce(fresh)) < 0)
 			return rc;
 		nonce = fresh;
-	} else if (!hex_ok(nonce, 2, 2 * ATT_NONCE_MAX)) {
+	} else if (!hex_ok(nonce, 2, 2 * SE_MAX_NONCE)) {
 		log_err("attest: --nonce must be 2 to %d lower-case hex digits (an even count)",
-			2 * ATT_NONCE_MAX);
+			2 * SE_MAX_NONCE);
 		return -EINVAL;
 	}
 	snprintf(path, sizeof path, "/attestation?nonce=%s", nonce);
