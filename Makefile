@@ -76,6 +76,7 @@ setup:
 	./mk/setup-host.sh
 
 include mk/deps.mk
+include mk/ssh2.mk
 include mk/build.mk
 include mk/test.mk
 -include mk/appliance.mk

@@ -34,6 +34,7 @@
 
 /* primitives */
 #define MBEDTLS_AES_C
+#define MBEDTLS_CIPHER_MODE_CTR      /* libssh2: aes*-ctr, its only SSH ciphers with mbedTLS */
 #define MBEDTLS_AESNI_C
 #define MBEDTLS_GCM_C
 #define MBEDTLS_CHACHA20_C

@@ -212,6 +212,12 @@
 #define IMG_MAX_PORTS        4096   /* EXPOSE ports of one image (ranges expanded) */
 #define IMG_MAX_COPY_DEPTH   256    /* directory depth of one COPY source tree */
 
+/* The builder process (src/builder.c). */
+#define BUILD_SIGN_WAIT_MS   30000  /* the API's answer to a sign request */
+#define BUILD_MAX_CA         (4u << 20)    /* a CA bundle (Debian's is ~200 KiB) */
+#define API_MAX_MANIFEST     (48u << 20)   /* a .sig.tbz served by GET /manifest: its
+					    * base64 stays under the client's 64 MiB */
+
 /* Signatures, provenance, manifests (src/sigstore.c, src/prov.c, src/mfst.c).
  * A registry and a manifest file are untrusted: every size is bounded here. */
 #define SIG_MAX_PAYLOAD      (64u << 10)   /* a cosign simple-signing payload */
