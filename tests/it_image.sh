@@ -161,6 +161,32 @@ grep -q "Dockerfile:1: base image $REG_ADDR/unsigned:latest: signature verificat
 	fail "unsigned: $(tail -1 "$TMP/err")"
 ok "base_pubkey: signed base verified; another key and an unsigned base stop the build naming the base"
 
+# a multi-platform base (an OCI index made here) signed on its index digest, as cosign does
+python3 - "$TMP/bb" "$TMP/multi" <<'PY'
+import hashlib, json, os, shutil, sys
+src, dst = sys.argv[1], sys.argv[2]
+shutil.copytree(src, dst)
+m = json.load(open(os.path.join(src, "index.json")))["manifests"][0]
+ents = [dict(mediaType=m["mediaType"], digest=m["digest"], size=m["size"],
+             platform=dict(architecture=a, os="linux")) for a in ("s390x", "amd64")]
+idx = json.dumps(dict(schemaVersion=2, mediaType="application/vnd.oci.image.index.v1+json",
+                      manifests=ents)).encode()
+h = hashlib.sha256(idx).hexdigest()
+open(os.path.join(dst, "blobs", "sha256", h), "wb").write(idx)
+json.dump(dict(schemaVersion=2, manifests=[dict(mediaType="application/vnd.oci.image.index.v1+json",
+          digest="sha256:" + h, size=len(idx),
+          annotations={"org.opencontainers.image.ref.name": "latest"})]),
+          open(os.path.join(dst, "index.json"), "w"))
+PY
+timeout 120 skopeo --policy /etc/containers/policy.json copy --all --dest-tls-verify=false \
+	"oci:$TMP/multi:latest" "docker://$REG_ADDR/multi:latest" >>"$TMP/skopeo.log" 2>&1 || fail "push the index"
+$RUN "$T" sign "$REG_SERVER" multi latest "$TMP/k1.pem" 2>"$TMP/err" || fail "sign the index"
+printf 'FROM multi\nRUN test -x /bin/busybox\n' >"$S/Dockerfile"
+build "$S" "$TMP/ws4" --pubkey "$TMP/p1.pem" || fail "a base signed on its index was refused"
+grep -q "signature of $REG_ADDR/multi:latest (index sha256:" "$TMP/err" || fail "index signature not named"
+if build "$S" "$TMP/ws5" --pubkey "$TMP/p2.pem"; then fail "index signature under another key passed"; fi
+ok "a multi-platform base: the platform picked from the index, the signature on the index verified"
+
 # ---- hostile bases ----
 CAN=$TMP/canary
 mkdir -p "$CAN"
