@@ -23,7 +23,7 @@ ifeq ($(TARGET),x86_64)
   DEP_CC  := musl-gcc
   DEP_CFLAGS := -O2 -ffunction-sections -fdata-sections -fPIC
   CFLAGS  := -Os -g -ffunction-sections -fdata-sections -fstack-protector-strong -D_FORTIFY_SOURCE=0
-  LDFLAGS := -static -Wl,--gc-sections
+  LDFLAGS := -static -Wl,--gc-sections -s
   CHOST   := x86_64-linux-musl
   LA_HOST :=
   RUN     :=
@@ -34,7 +34,7 @@ else ifeq ($(TARGET),s390x)
   DEP_CC  := $(CC)
   DEP_CFLAGS := -Os -ffunction-sections -fdata-sections
   CFLAGS  := -Os -g -ffunction-sections -fdata-sections
-  LDFLAGS := -static -Wl,--gc-sections
+  LDFLAGS := -static -Wl,--gc-sections -s
   CHOST   := s390x-linux-musl
   LA_HOST := --host=s390x-linux-musl
   RUN     := qemu-s390x-static
