@@ -161,6 +161,7 @@ struct writer {
 	struct img_ctx *x;
 	struct img_stage *s;
 	unsigned uid, gid;
+	int chown_set;                 /* --chown given */
 	int chmod;                     /* -1: keep */
 	struct arc_change *ch;
 	char **own;                    /* the paths of ch, owned */
@@ -493,6 +494,24 @@ static int record_entry(void *ctx, const struct arc_entry_info *e)
 	return record(a->wr, p);
 }
 
+/* ADD --chown also owns what an archive placed (Docker's ChownOpts): the
+ * entries recorded from index first on, never through a symlink. */
+static int chown_from(struct writer *wr, size_t first)
+{
+	for (size_t i = first; i < wr->n; i++) {
+		const char *base;
+		int pfd = arc_open_parent(wr->s->rootfd, wr->own[i], 0, &base), rc = 0;
+		if (pfd < 0)
+			return dst_fail(wr, pfd, wr->own[i]);
+		if (fchownat(pfd, base, wr->uid, wr->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = -errno;
+		close(pfd);
+		if (rc < 0)
+			return dst_fail(wr, rc, wr->own[i]);
+	}
+	return 0;
+}
+
 /* 1 if s is a tar, gzip or bzip2 stream that holds a valid tar (extracted
  * into d), 0 if it is to be copied as a file, <0 error. */
 static int add_archive(struct writer *wr, struct img_src *s, const struct dest *d)
@@ -505,6 +524,7 @@ static int add_archive(struct writer *wr, struct img_src *s, const struct dest *
 	char e[400] = "";
 	ssize_t k = pread(s->fd, head, sizeof head, 0);
 	void *m;
+	size_t first = wr->n;
 	int fd, rc;
 
 	if (k < 6 || s->st.st_size <= 0)
@@ -532,6 +552,8 @@ static int add_archive(struct writer *wr, struct img_src *s, const struct dest *
 	if (fd >= 0)
 		close(fd);
 	munmap(m, (size_t)s->st.st_size);
+	if (rc == 0 && wr->chown_set)
+		rc = chown_from(wr, first);
 	return rc < 0 ? rc : 1;
 }
 
@@ -628,6 +650,7 @@ int img_copy(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev,
 	struct buf kb = { 0 };
 	int rc;
 
+	wr.chown_set = ev->chown != NULL;
 	if ((rc = parse_chmod(x, ev->chmod, &wr.chmod)) < 0 ||
 	    (rc = img_resolve_owner(x, s, ev->chown, &wr.uid, &wr.gid)) < 0)
 		return rc;

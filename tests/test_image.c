@@ -453,6 +453,7 @@ static const char copy_df[] =
 	"hi $V\n"
 	"EOF\n"
 	"ADD t.tar /t/\n"
+	"ADD --chown=7:8 t.tar /t2/\n"
 	"WORKDIR /w/x\n"
 	"WORKDIR /w/x\n";
 
@@ -468,8 +469,8 @@ static void test_copy(void)
 		fprintf(stderr, "  copy: %s\n", err);
 		return;
 	}
-	CHECK_EQ(r.nlayers, 8);  /* 7 COPY/ADD steps + the first WORKDIR */
-	if (r.nlayers != 8)
+	CHECK_EQ(r.nlayers, 9);  /* 8 COPY/ADD steps + the first WORKDIR */
+	if (r.nlayers != 9)
 		fprintf(stderr, "  %zu layers\n", r.nlayers);
 	CHECK(unpack_result(work, &r, "u1", dir, sizeof dir) == 0);
 	CHECK(file_is(dir, "a.txt", "alpha\n"));
@@ -486,6 +487,9 @@ static void test_copy(void)
 	CHECK(a.st_ino == b.st_ino);
 	CHECK(file_is(dir, "etc/hello", "hi from-arg\n"));
 	CHECK(file_is(dir, "t/in-tar", "from tar\n"));
+	CHECK(lstat_at(dir, "t/in-tar", &a) == 0 && (geteuid() != 0 || a.st_uid == 0));
+	CHECK(lstat_at(dir, "t2/in-tar", &a) == 0 && (geteuid() != 0 || (a.st_uid == 7 && a.st_gid == 8)));
+	CHECK(lstat_at(dir, "t2", &a) == 0 && (geteuid() != 0 || a.st_uid == 7));
 	CHECK(lstat_at(dir, "w/x", &a) == 0 && S_ISDIR(a.st_mode));
 	CHECK(lstat_at(dir, "a.txt", &a) == 0 && a.st_mtime <= EPOCH);
 	/* the same inputs again, fresh work directory, another umask: the same digest */
@@ -511,9 +515,9 @@ static void test_cache(void)
 	rc = build(copy_df, cache, &r1, err, sizeof err, NULL);
 	CHECK(rc == 0 && r1.cached == 0);
 	rc |= build(copy_df, cache, &r2, err, sizeof err, NULL);
-	if (rc == 0 && r2.cached != 7)
+	if (rc == 0 && r2.cached != 8)
 		fprintf(stderr, "  %u cached\n", r2.cached);
-	CHECK(rc == 0 && r2.cached == 7);    /* every COPY/ADD step (WORKDIR is not cached) */
+	CHECK(rc == 0 && r2.cached == 8);    /* every COPY/ADD step (WORKDIR is not cached) */
 	CHECK(rc == 0 && !strcmp(r1.digest, r2.digest));
 	put("ctx/sub/dir/x", "changed\n", 0640);
 	rc |= build(copy_df, cache, &r3, err, sizeof err, NULL);
