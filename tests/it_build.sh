@@ -256,9 +256,61 @@ sbs log --env sbs-config.json --log build || fail "log 2"
 grep -q "from the cache" "$TMP/out" || fail "second build log does not mention the cache"
 ok "the same commit built twice: one digest ($(grep -o '[0-9]* from the cache' "$TMP/out"))"
 
+# ---- the same commit over SSH (deploy key, host key pinned on first use) ----
+mkdir -p /run/sshd
+ssh-keygen -q -t ecdsa -b 256 -N '' -C '' -f hostkey
+ssh-keygen -q -t ecdsa -b 256 -N '' -C '' -f hostkey2
+ssh-keygen -q -t ecdsa -b 256 -N '' -C '' -f deploy
+printf 'command="git-shell -c \\"$SSH_ORIGINAL_COMMAND\\"",no-pty,no-port-forwarding,no-agent-forwarding,no-X11-forwarding %s\n' \
+	"$(cat deploy.pub)" >authorized_keys
+SP=$(free_port)
+start_sshd() { # HOSTKEY
+	printf 'Port %s\nListenAddress 127.0.0.1\nHostKey %s\nAuthorizedKeysFile %s\n' "$SP" "$1" "$TMP/authorized_keys" >sshd.conf
+	printf 'PermitRootLogin prohibit-password\nAllowUsers root\nPasswordAuthentication no\n' >>sshd.conf
+	printf 'KbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\nPidFile %s\nAcceptEnv GIT_PROTOCOL\n' \
+		"$TMP/sshd.pid" >>sshd.conf
+	/usr/sbin/sshd -D -e -f sshd.conf >>sshd.log 2>&1 &
+	SSHD_PID=$!
+	PIDS+=("$SSHD_PID")
+	wait_tcp "$SP" 20 || fail "sshd did not start: $(cat sshd.log)"
+}
+start_sshd "$TMP/hostkey"
+jq --arg u "ssh://root@127.0.0.1:$SP$TMP/srv/app.git" --arg k "$TMP/deploy" \
+	'.GITHUB_URL = $u | .GITHUB_KEY_FILE = $k' sbs-config.json >c2 && mv c2 sbs-config.json
+sbs update --env sbs-config.json || fail "update to the ssh URL"
+build_and_wait
+[ "$(jq -r .status "$TMP/out")" = success ] || {
+	sbs log --env sbs-config.json --log build; tail -5 "$TMP/out" >&2
+	fail "build over ssh: $(jq -r .status "$TMP/out")"; }
+sbs get-digest --env sbs-config.json || fail "get-digest (ssh)"
+grep -q "$DIGEST" "$TMP/out" || fail "the build over ssh gave another digest: $(cat "$TMP/out")"
+FP=$(ssh-keygen -l -E sha256 -f hostkey.pub | awk '{print $2}')
+sbs log --env sbs-config.json --log build || fail "log (ssh)"
+cp "$TMP/out" log-ssh.txt
+grep -q "github_host_key=.*$FP" log-ssh.txt || fail "the log does not name the host key $FP"
+grep -qF "$(awk '{print $2}' hostkey.pub)" "$TMP/data/known_hosts" ||
+	fail "the host key is not pinned in the data directory"
+sbs get-manifest --env sbs-config.json || fail "get-manifest (ssh)"
+M2=$(ls -t manifest.*.sig.tbz | head -n1)
+mkdir -p m2/x m2/in && tar -xjf "$M2" -C m2/x && tar -xjf m2/x/*.tbz -C m2/in
+grep -q "$FP" m2/in/data/build.json || fail "the manifest does not record the pinned host key"
+ok "the same commit over SSH (ECDSA deploy key): same digest; host key $FP pinned and in the manifest"
+kill "$SSHD_PID" && wait "$SSHD_PID" 2>/dev/null || true
+start_sshd "$TMP/hostkey2"
+build_and_wait
+grep -q '"status": "exiting due to a non-zero return value: 3, cmd: git fetch' "$TMP/out" ||
+	fail "a changed host key: $(jq -r .status "$TMP/out")"
+sbs log --env sbs-config.json --log build || fail "log (hostkey2)"
+grep -q "$FP" "$TMP/out" || fail "the refusal does not name the pinned key"
+ok "a changed SSH host key stops the build at git fetch, naming the pinned key"
+DEPLOY_LINE=$(sed -n 2p deploy)
+jq --arg u "http://127.0.0.1:$HP/git/app.git" '.GITHUB_URL = $u' sbs-config.json >c2 && mv c2 sbs-config.json
+sbs update --env sbs-config.json || fail "update back to the http URL"
+
 # ---- secrets never leak ----
-for s in "$REG_PASS" "$SECRET" "GHKEY-Do-Not-Leak"; do
-	for f in log1.txt status1.json "$TMP"/sbsd-b.log m/in/data/build.json m/in/data/build.log statement.json payload.json; do
+for s in "$REG_PASS" "$SECRET" "GHKEY-Do-Not-Leak" "$DEPLOY_LINE"; do
+	for f in log1.txt log-ssh.txt status1.json "$TMP"/sbsd-b.log m/in/data/build.json m/in/data/build.log \
+		m2/in/data/build.json m2/in/data/build.log statement.json payload.json; do
 		grep -qF -- "$s" "$f" && fail "a secret is in $f"
 	done
 done
