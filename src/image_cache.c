@@ -123,6 +123,7 @@ static int hit(struct img_ctx *x, struct img_stage *s, const char *created_by, c
 		return 0;
 	if (hash_file(cpath, got, &d.size) < 0 || strcmp(got, blob)) {
 		img_log(x, " ---> cache blob %.19s is damaged: step runs again\n", blob);
+		unlink(cpath); /* so that the step's result can take its place */
 		return 0;
 	}
 	snprintf(d.digest, sizeof d.digest, "%s", blob);

@@ -523,13 +523,28 @@ static void test_cache(void)
 	rc |= build(copy_df, cache, &r3, err, sizeof err, NULL);
 	CHECK(rc == 0 && r3.cached == 2 && /* the steps before the change */ strcmp(r1.digest, r3.digest));
 	put("ctx/sub/dir/x", "x\n", 0640);
-	if (rc)
+	if (rc) {
 		fprintf(stderr, "  cache: %s\n", err);
-	else {
-		img_result_free(&r1);
-		img_result_free(&r2);
-		img_result_free(&r3);
+		return;
 	}
+	/* a damaged cached blob is a miss, the step runs again and heals it */
+	{
+		struct img_result r4, r5;
+		char p[600];
+		snprintf(p, sizeof p, "cache/blobs/sha256/%s", r1.layers[0].digest + 7);
+		put(p, "garbage", 0644);
+		rc = build(copy_df, cache, &r4, err, sizeof err, NULL);
+		CHECK(rc == 0 && r4.cached == 7 && !strcmp(r4.digest, r1.digest));
+		rc |= build(copy_df, cache, &r5, err, sizeof err, NULL);
+		CHECK(rc == 0 && r5.cached == 8 && !strcmp(r5.digest, r1.digest));
+		if (rc == 0) {
+			img_result_free(&r4);
+			img_result_free(&r5);
+		}
+	}
+	img_result_free(&r1);
+	img_result_free(&r2);
+	img_result_free(&r3);
 }
 
 static void test_stages(void)
