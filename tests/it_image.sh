@@ -205,6 +205,7 @@ cases = {
     "symlink": [ti("esc", tarfile.SYMTYPE, link=canary), ti("esc/file", data=b"pwned")],
     "device": [ti("dev/sda", tarfile.BLKTYPE)],
     "hardlink": [ti("pw", tarfile.LNKTYPE, link="../../../../../../.." + canary + "/file")],
+    "diffids": [ti("ok", data=b"fine")],
 }
 for name, members in cases.items():
     d = os.path.join(out, name)
@@ -219,8 +220,9 @@ for name, members in cases.items():
             tf.addfile(t, io.BytesIO(data) if t.size else None)
     tar = raw.getvalue()
     ldig, lsize = blob(gzip.compress(tar, mtime=0))
+    ids = ["sha256:" + hashlib.sha256(tar).hexdigest()] if name != "diffids" else []
     cfg = {"architecture": "amd64", "os": "linux", "config": {},
-           "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(tar).hexdigest()]}}
+           "rootfs": {"type": "layers", "diff_ids": ids}}
     cdig, csize = blob(json.dumps(cfg).encode())
     man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cdig, "size": csize},
@@ -233,16 +235,18 @@ for name, members in cases.items():
 PY
 H=$TMP/hctx
 mkdir -p "$H"
-for k in traversal:"escapes the root" symlink:"symlink in path" device:"device" hardlink:"hardlink target escapes"; do
+for k in traversal:"layer sha256:.*escapes the root" symlink:"layer sha256:.*symlink in path" \
+	device:"layer sha256:.*device" hardlink:"layer sha256:.*hardlink target escapes" \
+	diffids:"1 layers but 0 diff_ids"; do
 	name=${k%%:*} words=${k#*:}
 	push_image "$TMP/hostile/$name" "$REG_ADDR" "hostile-$name:latest"
 	printf 'FROM hostile-%s\nRUN true\n' "$name" >"$H/Dockerfile"
 	if build "$H" "$TMP/wh-$name"; then fail "hostile base $name was accepted"; fi
-	grep -q "Dockerfile:1: base image $REG_ADDR/hostile-$name:latest: layer sha256:.*$words" "$TMP/err" ||
+	grep -q "Dockerfile:1: base image $REG_ADDR/hostile-$name:latest: .*$words" "$TMP/err" ||
 		fail "hostile $name: unclear message: $(tail -1 "$TMP/err")"
 	[ "$(cat "$CAN/file")" = canary ] && [ "$(ls -A "$CAN")" = file ] || fail "canary changed by $name"
 done
-ok "hostile bases (traversal, symlink escape, device, hardlink escape) refused, canary intact"
+ok "hostile bases (traversal, symlink escape, device, hardlink escape, diff_ids that do not match the layers) refused, canary intact"
 
 # ---- context escapes and Dockerfile errors ----
 echo secret >"$TMP/outside"
