@@ -684,6 +684,44 @@ static void test_run(void)
 	refused("FROM scratch\nRUN true\n", "Dockerfile:2: RUN:");
 }
 
+/* .dockerignore exceptions below an excluded directory, wildcards in the
+ * middle of a path and in --from sources. */
+static void test_patterns(void)
+{
+	static const char df[] =
+		"FROM scratch AS one\n"
+		"COPY a.txt /opt/a1\n"
+		"COPY a.txt /opt/a2\n"
+		"FROM scratch\n"
+		"COPY docs /d/\n"
+		"COPY s*/d?r/x /w/\n"
+		"COPY --from=one /opt/a* /o/\n";
+	struct img_result r;
+	char err[512] = "", work[512], dir[600];
+	struct stat sb;
+	int rc;
+
+	mkd("ctx/docs/sub");
+	put("ctx/docs/keep.md", "keep\n", 0644);
+	put("ctx/docs/other.md", "other\n", 0644);
+	put("ctx/docs/sub/deep.md", "deep\n", 0644);
+	put("ctx/.dockerignore", "*.log\nsecret\n!keep.log\ndocs\n!docs/keep.md\n!docs/sub/deep.md\n", 0644);
+	rc = build(df, NULL, &r, err, sizeof err, work);
+	put("ctx/.dockerignore", "*.log\nsecret\n!keep.log\n", 0644);
+	CHECK_EQ(rc, 0);
+	if (rc < 0) {
+		fprintf(stderr, "  patterns: %s\n", err);
+		return;
+	}
+	CHECK(unpack_result(work, &r, "u6", dir, sizeof dir) == 0);
+	CHECK(file_is(dir, "d/keep.md", "keep\n"));
+	CHECK(file_is(dir, "d/sub/deep.md", "deep\n"));
+	CHECK(lstat_at(dir, "d/other.md", &sb) < 0);
+	CHECK(file_is(dir, "w/x", "x\n"));
+	CHECK(file_is(dir, "o/a1", "alpha\n") && file_is(dir, "o/a2", "alpha\n"));
+	img_result_free(&r);
+}
+
 /* openat2 (Linux 5.6+; not under qemu-user): without it every symlink on
  * the way of a source or a destination is refused, and RUN is not tried. */
 static int have_openat2(void)
@@ -759,6 +797,7 @@ static void test_local(void)
 	test_cache();
 	test_stages();
 	test_refusals();
+	test_patterns();
 	test_source_link();
 	if (have_openat2()) {
 		test_symlink_dest();
