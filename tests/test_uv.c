@@ -8,12 +8,23 @@
  * additional data, config UID, uv_rc). Checked: the ioctl number, every
  * field the Ultravisor reads, the exchange file written back (offsets,
  * sizes, blobs, total size), Ultravisor refusals and ioctl errors, and the
- * request parser's bounds (magic, version, offsets, sizes).
+ * request parser's bounds (magic, version, offsets, sizes). Then the
+ * endpoint (src/api_attest.c) with a HAL whose attest runs uv_attest on the
+ * same fake device and a keeper in a temp dir: the JSON reply binds
+ * SHA-256 of the keeper's TLS SPKI and the nonce, and its evidence decodes to
+ * the exchange file carrying exactly that user data; bad nonces are 400,
+ * a guest that is not protected is 503 with the plain statement.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "api_attest.h"
+#include "cry.h"
+#include "json.h"
+#include "keeper.h"
 #include "limits.h"
 #include "tutil.h"
 #include "util.h"
@@ -242,10 +253,102 @@ static void test_attest(void)
 	buf_free(&out);
 }
 
+/* ---- the endpoint, with a HAL on the fake device ---- */
+
+static int prot = 1;
+static uint8_t hal_req[0x40 + ARCB_LEN];
+
+static int t_protected(void)
+{
+	return prot;
+}
+
+static int t_attest(const uint8_t *user, size_t ulen, struct buf *out)
+{
+	struct uv_request rq;
+	int rc = uv_parse_request(hal_req, sizeof hal_req, &rq);
+
+	return rc < 0 ? rc : uv_attest(9, &rq, user, ulen, out);
+}
+
+static const struct hal thal = { .name = "test", .protected_guest = t_protected,
+				 .attest = t_attest };
+
+/* Runs the handler; returns the HTTP status, *j the parsed body. */
+static int call(const char *target, json **j)
+{
+	struct srv_reply r;
+	int st;
+
+	memset(&r, 0, sizeof r);
+	*j = NULL;
+	api_attest(target, &thal, &r);
+	st = r.status;
+	if (json_parse((const char *)r.body.data, r.body.len, j, NULL) < 0)
+		st = -1;
+	buf_free(&r.body);
+	return st;
+}
+
+static void test_endpoint(void)
+{
+	char dir[] = "/tmp/sbs-test-uv-XXXXXX", keys[64], pem[512], want[2 * 36 + 1];
+	uint8_t der[512], h[32], ev[4096];
+	size_t dlen = 0, plen = 0, elen = 0;
+	const char *e;
+	json *j;
+
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(keys, sizeof keys, "%s/keys", dir);
+	CHECK(keeper_open(keys, util_rng, NULL) == 0);
+	CHECK(keeper_pubkey_pem(KEEPER_TLS, pem, sizeof pem, &plen) == 0);
+	CHECK(keeper_tls_key() && cry_key_pub_der(keeper_tls_key(), der, sizeof der, &dlen) == 0);
+	cry_sha256(der, dlen, h);
+	cry_hex(h, 32, want);
+	snprintf(want + 64, sizeof want - 64, "00c0ffee");
+	make_request(hal_req, MEAS_LEN, 0);
+	F.rc = 0x0001;
+
+	CHECK(call("/attestation?nonce=00C0FFEE", &j) == 200);
+	CHECK(json_bool(json_get(j, "protected")) == 1);
+	CHECK((e = json_get_str(j, "nonce")) && !strcmp(e, "00c0ffee"));
+	CHECK((e = json_get_str(j, "spki_sha256")) && !strncmp(e, want, 64) && strlen(e) == 64);
+	CHECK((e = json_get_str(j, "user_data")) && !strcmp(e, want));
+	CHECK(F.ulen == 36 && !memcmp(F.user, h, 32) && F.user[32] == 0x00 && F.user[35] == 0xee);
+	e = json_get_str(j, "evidence");
+	CHECK(e && cry_b64_decode(e, strlen(e), ev, sizeof ev, &elen) == 0);
+	CHECK(elen == 0x40 + ARCB_LEN + MEAS_LEN + 36 + 16 && !memcmp(ev, "pvattest", 8));
+	CHECK(elen > 0x40 && be32(ev + 48) == 36 && be32(ev + 52) + 36 <= elen &&
+	      !memcmp(ev + be32(ev + 52), F.user, 36));
+	json_free(j);
+
+	CHECK(call("/attestation?nonce=0", &j) == 400);
+	json_free(j);
+	CHECK(call("/attestation", &j) == 400);
+	json_free(j);
+	/* the Ultravisor refuses: 500, the reason is on the console only */
+	F.rc = 0x0106;
+	CHECK(call("/attestation?nonce=01", &j) == 500);
+	CHECK(json_get_str(j, "evidence") == NULL);
+	json_free(j);
+	/* not a protected guest: the plain statement, before any device access */
+	prot = 0;
+	int calls = F.calls;
+	CHECK(call("/attestation?nonce=01", &j) == 503);
+	CHECK(json_bool(json_get(j, "protected")) == 0);
+	CHECK((e = json_get_str(j, "error")) && !strcmp(e, API_ATTEST_NOT_PROTECTED));
+	CHECK(F.calls == calls);
+	json_free(j);
+	keeper_close();
+	snprintf(pem, sizeof pem, "rm -rf '%s'", dir);
+	CHECK(system(pem) == 0);
+}
+
 int main(void)
 {
 	log_quiet = 1;
 	test_parse();
 	test_attest();
+	test_endpoint();
 	return tu_done("test_uv");
 }
