@@ -74,3 +74,4 @@ $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 
 bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
+	$(MAKE) --no-print-directory bench-boot

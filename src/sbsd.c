@@ -229,6 +229,7 @@ static int serve(void)
 	}
 	if (skey)
 		wipe_free(skey, skey_len);
+	free(crt);          /* parsed into the TLS configuration by tlsid_init */
 	log_info("sbsd %s listening on %s:%u (hal %s, data %s)", SBS_VERSION, sc.listen,
 		 srv_port(), hal->name, tc.data_dir);
 	srv_run();
