@@ -24,6 +24,8 @@
 
 #define VERIFY_INVALID 1
 #define VERIFY_ERROR   255
+/* The system trust store (Debian's ca-certificates) when --ca is not given. */
+#define VERIFY_SYSTEM_CA "/etc/ssl/certs/ca-certificates.crt"
 
 struct vopts {
 	const char *image, *key, *ca;
@@ -41,7 +43,8 @@ static void verify_help(void)
 	       "  --key FILE      the image signing public key (required)\n"
 	       "  --att           also verify the SLSA provenance (sha256-<hex>.att, DSSE envelope\n"
 	       "                  signed by the same key) and print the git source it names\n"
-	       "  --ca FILE       trust anchors for an https registry (default: none)\n"
+	       "  --ca FILE       trust anchors for an https registry (default: the system's,\n"
+	       "                  " VERIFY_SYSTEM_CA ")\n"
 	       "  --plain-http    talk plain HTTP to the registry (loopback test registries)\n\n"
 	       "Registry credentials, if needed: environment SBS_REG_USER and SBS_REG_PASS.\n"
 	       "Needs no --env config. Exit status: 0 verified, 1 missing or invalid signature or\n"
@@ -149,6 +152,8 @@ static int verify_run(const struct vopts *o)
 	if ((rc = cli_read(o->key, KEY_MAX_PEM, "public key (--key)", &pub, &publen)) < 0 ||
 	    (o->ca && (rc = cli_read(o->ca, SIG_MAX_CA_FILE, "CA file (--ca)", &ca, &calen)) < 0))
 		goto out;
+	if (!o->ca && !o->plain_http && util_read_file(VERIFY_SYSTEM_CA, SIG_MAX_CA_FILE, &ca, &calen) < 0)
+		ca = NULL;          /* reg_open then says https needs a CA bundle */
 	snprintf(server, sizeof server, "%s%s", o->plain_http ? "http://" : "", r.host);
 	snprintf(want, sizeof want, "%s/%s", r.host, r.repo);
 	ro.server = server;

@@ -194,6 +194,25 @@ sk "docker://$REG_ADDR/ns/unsigned:other" "dir:$TMP/pulled2" >out2 2>&1 && fail 
 grep -q "no signature exists" out2 || fail "skopeo (unsigned image): $(tail -3 out2)"
 ok "skopeo sigstoreSigned policy: the signed image reaches 'sigstore disabled', the unsigned one 'no signature exists'"
 
+# ---- TLS and Basic auth: --ca and SBS_REG_USER/SBS_REG_PASS ----
+start_registry sec htpasswd+tls
+push_image "$TMP/img" "$REG_ADDR_sec" ns/app:v1 "$REG_USER:$REG_PASS"
+SECD=$(SBS_REG_USER=$REG_USER SBS_REG_PASS=$REG_PASS SBS_REG_CA=$REG_CA \
+	$RUN "$T/test_sigstore" sign "$REG_SERVER_sec" ns/app v1 cosign.key 2>"$TMP/err") || fail "sign (tls)"
+[ "$SECD" = "$D" ] || fail "the same image has another digest on the second registry"
+SBS_REG_USER=$REG_USER SBS_REG_PASS=$REG_PASS sbsv "localhost:$REG_PORT/ns/app:v1" --key cosign.pub \
+	--ca "$REG_CA" || fail "sbs verify (tls, auth): $(cat out err)"
+grep -q "^Verdict: VERIFIED" out || fail "tls verdict: $(cat out)"
+rc=0; sbsv "localhost:$REG_PORT/ns/app:v1" --key cosign.pub --ca "$REG_CA" || rc=$?
+[ $rc = 255 ] || fail "no credentials: rc=$rc $(cat out err)"
+rc=0; SBS_REG_USER=$REG_USER SBS_REG_PASS=wrong-$REG_PASS sbsv "localhost:$REG_PORT/ns/app:v1" \
+	--key cosign.pub --ca "$REG_CA" || rc=$?
+[ $rc = 255 ] || fail "wrong password: rc=$rc"
+rc=0; SBS_REG_USER=$REG_USER SBS_REG_PASS=$REG_PASS sbsv "localhost:$REG_PORT/ns/app:v1" --key cosign.pub || rc=$?
+[ $rc = 255 ] || fail "no --ca: rc=$rc $(cat out err)"
+! grep -qF -- "$REG_PASS" out err || fail "the registry password reached the output"
+ok "https registry with Basic auth: verified with --ca and SBS_REG_USER/PASS; no credentials, a wrong password, no CA: exit 255; password never printed"
+
 # ---- the signed build manifest (PROTOCOL §12), judged by tar and openssl ----
 mkdir -p git/src
 printf 'FROM busybox\n' >git/Dockerfile

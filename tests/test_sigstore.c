@@ -13,7 +13,8 @@
  *   [SIG_TS=unix-seconds] test_sigstore sign SERVER REPO TAG KEY.pem [GIT_URL COMMIT]
  * resolves TAG to its manifest digest, pushes the cosign signature (payload
  * timestamp SIG_TS, default 1700000000) and the provenance attestation,
- * both signed by KEY.pem (ECDSA P-256), and prints the digest.
+ * both signed by KEY.pem (ECDSA P-256), and prints the digest. Registry
+ * credentials and CA from SBS_REG_USER, SBS_REG_PASS, SBS_REG_CA.
  */
 #include "sigstore.h"
 #include "cry.h"
@@ -358,7 +359,7 @@ static int mode_sign(int argc, char **argv)
 	struct cry_key *k = NULL;
 	struct buf st = { 0 }, env = { 0 };
 	struct prov_info i;
-	uint8_t *body = NULL, *pem = NULL;
+	uint8_t *body = NULL, *pem = NULL, *ca = NULL;
 	size_t len = 0;
 	const char *tse = getenv("SIG_TS");
 	uint64_t ts = 1700000000;
@@ -369,6 +370,10 @@ static int mode_sign(int argc, char **argv)
 	host = strstr(server, "://") ? strstr(server, "://") + 3 : server;
 	snprintf(ref, sizeof ref, "%s/%s:%s", host, repo, tag);
 	snprintf(name, sizeof name, "%s/%s", host, repo);
+	o.user = getenv("SBS_REG_USER");
+	o.pass = getenv("SBS_REG_PASS");
+	if (getenv("SBS_REG_CA") && util_read_file(getenv("SBS_REG_CA"), SIG_MAX_CA_FILE, &ca, &o.ca_len) == 0)
+		o.ca_pem = ca;
 	if ((rc = util_read_file(argv[5], KEY_MAX_PEM, &pem, &len)) < 0 ||
 	    (rc = cry_key_parse(&k, pem, len)) < 0 || (rc = reg_open(&c, &o)) < 0) {
 		fprintf(stderr, "sign: key or registry: %s\n", strerror(-rc));
@@ -398,6 +403,7 @@ static int mode_sign(int argc, char **argv)
 out:
 	free(body);
 	free(pem);
+	free(ca);
 	buf_free(&st);
 	buf_free(&env);
 	cry_key_free(k);
