@@ -166,6 +166,22 @@ static size_t ref_repo_len(const char *ref)
 	return n;
 }
 
+/* The reference's repository is want ("host/repo"); Docker Hub's two
+ * host names are one registry (cosign writes index.docker.io/...). */
+static int same_repo(const char *ref, const char *want)
+{
+	static const char hub[] = "docker.io/", ihub[] = "index.docker.io/";
+	size_t n = ref_repo_len(ref);
+
+	if (strncmp(ref, ihub, sizeof ihub - 1) == 0 && strncmp(want, hub, sizeof hub - 1) == 0) {
+		ref += sizeof ihub - sizeof hub;
+		n -= sizeof ihub - sizeof hub;
+	} else if (strncmp(ref, hub, sizeof hub - 1) == 0 && strncmp(want, ihub, sizeof ihub - 1) == 0) {
+		want += sizeof ihub - sizeof hub;
+	}
+	return n == strlen(want) && strncmp(ref, want, n) == 0;
+}
+
 static int check_optional(const json *opt, char *err, size_t errcap)
 {
 	const json *cr = json_get(opt, "creator"), *ts = json_get(opt, "timestamp");
@@ -202,8 +218,7 @@ static int check_critical(const json *crit, const char *want_digest, const char 
 		return fail(err, errcap, -EBADMSG, "payload: docker-manifest-digest is not sha256:<64 hex>");
 	if (want_digest && strcmp(d, want_digest) != 0)
 		return fail(err, errcap, -EBADMSG, "payload signs %s, not the image %s", d, want_digest);
-	if (want_repo && (ref_repo_len(ref) != strlen(want_repo) ||
-			  strncmp(ref, want_repo, strlen(want_repo)) != 0))
+	if (want_repo && !same_repo(ref, want_repo))
 		return fail(err, errcap, -EBADMSG, "payload names %.300s, not the repository %.300s",
 			    ref, want_repo);
 	return 0;

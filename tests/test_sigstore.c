@@ -84,6 +84,15 @@ static void test_payload(void)
 #define IMG "{\"docker-manifest-digest\":\"" D1 "\"}"
 #define TY "\"cosign container image signature\""
 	CHECK(check(P(C(ID, IMG, TY), "null"), D1, "h/r") == 0);
+	/* Docker Hub's two names are one registry, nothing else is */
+	CHECK(check(P(C("{\"docker-reference\":\"index.docker.io/library/busybox:1\"}", IMG, TY), "null"),
+		    D1, "docker.io/library/busybox") == 0);
+	CHECK(check(P(C("{\"docker-reference\":\"docker.io/library/busybox\"}", IMG, TY), "null"),
+		    D1, "index.docker.io/library/busybox") == 0);
+	CHECK(check(P(C("{\"docker-reference\":\"index.docker.io/library/busybox\"}", IMG, TY), "null"),
+		    D1, "docker.io/library/busybo") < 0);
+	CHECK(check(P(C("{\"docker-reference\":\"evil.docker.io/library/busybox\"}", IMG, TY), "null"),
+		    D1, "docker.io/library/busybox") < 0);
 	CHECK(check(P(C(ID, IMG, "\"cosign container image signature \""), "null"), D1, NULL) < 0);
 	CHECK(check(P(C(ID, IMG, "1"), "null"), D1, NULL) < 0);
 	CHECK(check(P(C(ID, "{\"docker-manifest-digest\":\"" D1 "\",\"x\":1}", TY), "null"), D1, NULL) < 0);
