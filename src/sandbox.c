@@ -37,9 +37,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arc.h"
 #include "limits.h"
 #include "sandbox_int.h"
 #include "util.h"
+
+#define RESOLV_CONF "/etc/resolv.conf"   /* the builder's name servers */
 
 /* ---- messages from the sandbox processes ---- */
 
@@ -57,6 +60,7 @@ struct ctx {
 	unsigned timeout_s;
 	pid_t parent;
 	int msgfd;
+	int resolv;             /* bind the host's resolv.conf on the image's */
 	char oldroot[40];       /* the pivot directory, a random name in the rootfs */
 };
 
@@ -182,6 +186,28 @@ static void mount_dev(const struct ctx *c)
 		if (symlink(dev_links[i][1], p) < 0)
 			DIE(c, "/dev/%s", dev_links[i][0]);
 	}
+}
+
+/* network = 1: the builder's name servers, read-only, on /etc/resolv.conf
+ * (the parent checked that etc is a directory and resolv.conf a regular
+ * file, both without following symlinks, and made an empty one if missing;
+ * nothing else runs in the rootfs meanwhile, and lstat checks again). */
+static void mount_resolv(const struct ctx *c)
+{
+	char etc[SBX_MAX_PATH], p[SBX_MAX_PATH];
+	struct stat sb;
+
+	if (!c->resolv)
+		return;
+	pathcat(etc, sizeof etc, c->o->rootfs, "etc");
+	pathcat(p, sizeof p, etc, "resolv.conf");
+	errno = ELOOP;
+	if (!real_dir(etc) || lstat(p, &sb) < 0 || !S_ISREG(sb.st_mode))
+		DIE(c, "/etc/resolv.conf%s", "");
+	if (mount(RESOLV_CONF, p, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		DIE(c, "bind /etc/resolv.conf%s", "");
 }
 
 /* pivot_root into the rootfs, then the old root is detached and its
@@ -488,8 +514,12 @@ static void step_main(struct ctx *c)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || setsid() < 0)
 		DIE(c, "session%s", "");
 	oom_first(c);
+	/* no core files: none in the layer, no host core_pattern handler run */
+	if (setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) < 0)
+		DIE(c, "core limit%s", "");
 	mount_proc(c);
 	mount_dev(c);
+	mount_resolv(c);
 	enter_root(c);
 	setup_fds(c);
 	drop_caps(c);
@@ -655,6 +685,46 @@ static int prepare_root(int rfd, unsigned *made, char *err, size_t errcap)
 	return 0;
 }
 
+/* network = 1 and the builder has a resolv.conf: the image's etc/resolv.conf
+ * becomes a mount point (an empty file made when missing; its inode kept in
+ * *made_ino so only that file is removed after). No etc, a symlink in the
+ * way or anything but a regular file there: nothing is injected. */
+static void prepare_resolv(int rfd, struct ctx *c, uint64_t *made_ino)
+{
+	struct stat sb;
+	const char *base;
+	int efd, fd;
+
+	*made_ino = 0;
+	if (!c->o->network || stat(RESOLV_CONF, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return;
+	if ((efd = arc_open_parent(rfd, "etc/resolv.conf", 0, &base)) < 0)
+		return;
+	if (fstatat(efd, base, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
+	    (fd = openat(efd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
+		if (fstat(fd, &sb) == 0)
+			*made_ino = (uint64_t)sb.st_ino;
+		close(fd);
+	}
+	c->resolv = fstatat(efd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
+	close(efd);
+}
+
+static void cleanup_resolv(int rfd, uint64_t made_ino)
+{
+	struct stat sb;
+	const char *base;
+	int efd;
+
+	if (!made_ino || (efd = arc_open_parent(rfd, "etc/resolv.conf", 0, &base)) < 0)
+		return;
+	/* only the empty file made here (a step may have moved /etc away) */
+	if (fstatat(efd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) &&
+	    (uint64_t)sb.st_ino == made_ino && sb.st_size == 0)
+		unlinkat(efd, base, 0);
+	close(efd);
+}
+
 static void cleanup_root(int rfd, unsigned made, const char *oldroot)
 {
 	for (unsigned i = 0; i < sizeof mount_dirs / sizeof mount_dirs[0]; i++)
@@ -732,6 +802,7 @@ int sbx_run(const struct sbx_opts *o, int *exit_status, char *err, size_t errcap
 	struct sbx_ids *ids = NULL;
 	uint8_t rnd[8];
 	unsigned made = 0;
+	uint64_t made_resolv = 0;
 	int rc, rfd = -1;
 
 	if (!err || !errcap)
@@ -762,10 +833,13 @@ int sbx_run(const struct sbx_opts *o, int *exit_status, char *err, size_t errcap
 		snprintf(err, errcap, "sandbox: rootfs: %s", strerror(errno));
 		goto out;
 	}
-	if ((rc = prepare_root(rfd, &made, err, errcap)) == 0)
+	if ((rc = prepare_root(rfd, &made, err, errcap)) == 0) {
+		prepare_resolv(rfd, &c, &made_resolv);
 		rc = spawn(&c, exit_status, err, errcap);
+	}
 out:
 	if (rfd >= 0) {
+		cleanup_resolv(rfd, made_resolv);
 		cleanup_root(rfd, made, c.oldroot);
 		close(rfd);
 	}

@@ -33,7 +33,10 @@
  * there could be read back in full). A step that runs past o->timeout_s is
  * killed (the whole pid namespace dies with its init). network = 1 shares
  * the builder's network namespace: the step can reach whatever the builder
- * can (loopback services, abstract unix sockets included).
+ * can (loopback services, abstract unix sockets included), and the builder's
+ * /etc/resolv.conf is bound read-only over the image's (an empty mount point
+ * made when missing is removed after the run). Core dumps are off
+ * (RLIMIT_CORE 0).
  * Needs root (CAP_SYS_ADMIN) in the caller; sbsd's builder is root.
  *
  * Errors: 0 when the step ran (its status in *exit_status: the exit code, or
