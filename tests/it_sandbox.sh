@@ -194,6 +194,13 @@ done
 grep -q "^clone3: refused (Function not implemented)" "$TMP/out" || fail "clone3: $out"
 ok "the data dir secret stays unreadable (paths, /proc links, mounts, userns, mknod, environ, handles, chroot escape; seccomp refuses userns, keyctl, bpf, io_uring); /dev has only the listed nodes, no /dev/uv, no /sys"
 
+# a descriptor of the secret open in the caller (not close-on-exec) must not reach the step
+exec 7<"$D/image.pem"
+sbx -- /bin/sh -c 'ls /proc/self/fd | tr "\n" " "; echo; cat <&7'
+exec 7<&-
+[ "$(head -1 "$TMP/out")" = "0 1 2 3 " ] && ! grep -q "$CANARY" "$TMP/out" || fail "descriptors: $(cat "$TMP/out")"
+ok "only 0, 1, 2 reach the step (a secret's fd open in the caller does not)"
+
 sbx --net=0 -- /bin/sh -c 'tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " "
 	mkdir -p /tmp/www; echo over-lo >/tmp/www/x
 	httpd -f -p 127.0.0.1:7777 -h /tmp/www & h=$!
