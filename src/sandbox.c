@@ -251,7 +251,7 @@ static void setup_fds(struct ctx *c)
 	if (dup2(nul, 0) < 0 || dup2(of, 1) < 0 || dup2(of, 2) < 0)
 		DIE(c, "descriptors%s", "");
 	/* everything else goes: the builder's sockets, files, directories */
-	if (syscall(SYS_close_range, 3u, (unsigned)m - 1, 0u) < 0 ||
+	if ((m > 3 && syscall(SYS_close_range, 3u, (unsigned)m - 1, 0u) < 0) ||
 	    syscall(SYS_close_range, (unsigned)m + 1, ~0u, 0u) < 0) {
 		struct rlimit rl;
 		unsigned top = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (1u << 20) ?
@@ -605,6 +605,7 @@ static void middle_main(struct ctx *c)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != c->parent)
 		_exit(126);
+	reset_signals();                /* the builder's handlers, SIGCHLD ignored... */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &chld, NULL);
