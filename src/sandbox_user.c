@@ -250,6 +250,8 @@ int sbx_resolve_ids(const char *rootfs, const char *user, struct sbx_ids *r, cha
 	int rc;
 
 	memset(r, 0, sizeof *r);
+	if (errcap)
+		err[0] = 0;
 	if (ulen > SBX_MAX_USER) {
 		snprintf(err, errcap, "user: longer than %u bytes", (unsigned)SBX_MAX_USER);
 		return -ENAMETOOLONG;
