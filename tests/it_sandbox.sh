@@ -231,6 +231,12 @@ sleep 0.2
 ! ps -eo args | grep -qx "sleep $nap" || fail "a sleep survived the timeout"
 ok "timeout kills the step and its children (${took}s for a 2 s limit)"
 
+sbx --diff -- /bin/sh -c 'echo new >/tmp/new; rm /etc/group'
+[ "$(grep '^change' "$TMP/err" | tr '\n' ' ')" = "change A etc change W etc/group change A tmp change A tmp/new " ] ||
+	fail "snapshot around a step: $(cat "$TMP/err")"
+ok "a snapshot around a step lists exactly what it changed (no proc, dev, pivot dir, resolv.conf)"
+printf 'root:x:0:\napp:x:1000:\nstaff:x:50:other,app\nwheel:x:10:other\n' >"$R"/etc/group
+
 ! grep -q " $R" /proc/self/mountinfo || fail "mounts left on the rootfs"
 [ -z "$(ls -a "$R" | grep sbx-pivot)" ] || fail "pivot dir left: $(ls -a "$R")"
 [ ! -e "$R/proc" ] && [ ! -e "$R/dev" ] || fail "proc/dev made by the sandbox were left behind"

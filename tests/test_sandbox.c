@@ -7,10 +7,12 @@
  *
  * Command forms used by tests/it_sandbox.sh (root needed):
  *   test_sandbox run ROOTFS [--net=0] [--user=U] [--workdir=W] [--timeout=S]
- *                [--hostname=H] [--env=K=V]... -- ARGV...
+ *                [--hostname=H] [--env=K=V]... [--diff] -- ARGV...
  *       runs ARGV in the sandbox with stdout/stderr as out_fd; prints
  *       "sbx: rc=RC status=N err=TEXT" on stderr; exits 0 when the step ran
- *       (whatever its status), 2 when sbx_run failed.
+ *       (whatever its status), 2 when sbx_run failed. --diff: a snapshot
+ *       (proc and dev excluded) before, and "change K PATH" lines on stderr
+ *       after (K: A add, W whiteout, O opaque), as the builder does.
  *   test_sandbox probe SECRET_PATH
  *       run inside the sandbox: escape attempts that need C (chroot escape,
  *       open_by_handle_at, mount, user namespace tricks); prints one line per
@@ -30,6 +32,7 @@
 #include <unistd.h>
 
 #include "sandbox.h"
+#include "snap.h"
 #include "tutil.h"
 
 static char base[256];
@@ -161,9 +164,11 @@ static int cmd_run(int argc, char **argv)
 {
 	static const char *envp[256];
 	struct sbx_opts o = { .rootfs = argv[2], .out_fd = 1, .network = 1 };
+	const char *excl[] = { "proc", "dev" };
+	struct snap *before = NULL;
 	size_t ne = 0;
 	char err[512] = "";
-	int i, st = -1, rc;
+	int i, st = -1, rc, diff = 0, rfd = -1;
 
 	for (i = 3; i < argc && strcmp(argv[i], "--"); i++) {
 		if (!strcmp(argv[i], "--net=0"))
@@ -176,6 +181,8 @@ static int cmd_run(int argc, char **argv)
 			o.timeout_s = (unsigned)atoi(argv[i] + 10);
 		else if (!strncmp(argv[i], "--hostname=", 11))
 			o.hostname = argv[i] + 11;
+		else if (!strcmp(argv[i], "--diff"))
+			diff = 1;
 		else if (!strncmp(argv[i], "--env=", 6) && ne < 255)
 			envp[ne++] = argv[i] + 6;
 		else
@@ -188,9 +195,22 @@ static int cmd_run(int argc, char **argv)
 	envp[ne] = NULL;
 	o.envp = envp;
 	o.argv = (const char *const *)(argv + i + 1);
+	if (diff && ((rfd = open(o.rootfs, O_RDONLY | O_DIRECTORY)) < 0 ||
+		     snap_take(rfd, excl, 2, &before, err, sizeof err) < 0))
+		return fprintf(stderr, "snapshot: %s\n", err), 2;
 	rc = sbx_run(&o, &st, err, sizeof err);
 	fflush(stdout);
 	fprintf(stderr, "sbx: rc=%d status=%d err=%s\n", rc, st, err);
+	if (diff) {
+		struct snap_changes c;
+		if (snap_diff(before, rfd, &c, err, sizeof err) < 0)
+			return fprintf(stderr, "diff: %s\n", err), 2;
+		for (size_t k = 0; k < c.n; k++)
+			fprintf(stderr, "change %c %s\n", "?AAWO"[c.v[k].kind], c.v[k].path);
+		snap_changes_free(&c);
+		snap_free(before);
+		close(rfd);
+	}
 	return rc == 0 ? 0 : 2;
 }
 
