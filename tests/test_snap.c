@@ -3,7 +3,8 @@
  * Tests for src/snap.c. A tree is built in a temp dir, copied (cp -a),
  * snapshotted and mutated in every way a RUN step can (add, modify in place
  * keeping size and mtime, chmod, chown, delete a file, delete a directory
- * tree, directory replaced by a file and file by a directory, directory
+ * tree, directory replaced by a file, a symlink, and file and symlink by a
+ * directory, directory
  * deleted and made again, symlink retargeted, a new hardlink to an old file,
  * a new file with two names, a change below an excluded path, a symlink to
  * outside that must not be followed); snap_diff must give exactly the
@@ -101,6 +102,9 @@ static void build(const char *t)
 	put(t, "keep/old", "old", 0644);
 	mkd(t, "same");
 	put(t, "same/u", "untouched", 0644);
+	mkd(t, "d2l");
+	put(t, "d2l/c", "child of a dir that becomes a symlink", 0644);
+	CHECK(sh("ln -s f_mod '%s/l2d'", t) == 0);
 	mkd(t, "proc");
 	put(t, "proc/status", "excluded", 0644);
 	CHECK(sh("ln -s f_mod '%s/link'", t) == 0);
@@ -154,6 +158,10 @@ static void mutate(void)
 	put(after, "a/x", "xx", 0644);
 	put(after, "proc/status", "excluded, changed", 0644);
 	put(after, "proc/new", "excluded, new", 0644);
+	CHECK(sh("rm -rf '%s' && ln -s /nowhere '%s'", at("d2l"), at("d2l")) == 0);
+	CHECK(unlink(at("l2d")) == 0);
+	mkd(after, "l2d");
+	put(after, "l2d/in", "in a dir that was a symlink", 0644);
 	mkd(after, "add");
 	mkd(after, "add/sub");
 	put(after, "add/sub/deep", "deep", 0600);
@@ -168,10 +176,11 @@ struct want {
 
 static const struct want expect[] = {
 	{ "a.b", ARC_ADD }, { "a/x", ARC_ADD }, { "add", ARC_ADD }, { "add/sub", ARC_ADD },
-	{ "add/sub/deep", ARC_ADD }, { "d2f", ARC_ADD }, { "d_del", ARC_WHITEOUT },
+	{ "add/sub/deep", ARC_ADD }, { "d2f", ARC_ADD }, { "d2l", ARC_ADD }, { "d_del", ARC_WHITEOUT },
 	{ "f2d", ARC_ADD }, { "f2d/n", ARC_ADD }, { "f_chmod", ARC_ADD }, { "f_chown", ARC_ADD },
 	{ "f_del", ARC_WHITEOUT }, { "f_mod", ARC_ADD }, { "hl_new", ARC_ADD },
-	{ "hl_src", ARC_ADD }, { "keep", ARC_ADD }, { "keep/new", ARC_ADD }, { "link", ARC_ADD },
+	{ "hl_src", ARC_ADD }, { "keep", ARC_ADD }, { "keep/new", ARC_ADD }, { "l2d", ARC_ADD }, { "l2d/in", ARC_ADD },
+	{ "link", ARC_ADD },
 	{ "new1", ARC_ADD }, { "new2", ARC_ADD }, { "opq", ARC_OPAQUE }, { "opq/b", ARC_ADD },
 	{ "opq/c", ARC_ADD },
 };
