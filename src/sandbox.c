@@ -61,6 +61,7 @@ struct ctx {
 	pid_t parent;
 	int msgfd;
 	int resolv;             /* bind the host's resolv.conf on the image's */
+	int moved_root;         /* no pivot_root possible: MS_MOVE + chroot, no SYS_CHROOT */
 	char oldroot[40];       /* the pivot directory, a random name in the rootfs */
 };
 
@@ -212,7 +213,7 @@ static void mount_resolv(const struct ctx *c)
 
 /* pivot_root into the rootfs, then the old root is detached and its
  * directory removed: nothing of the host's file system stays reachable. */
-static void enter_root(const struct ctx *c)
+static void pivot(struct ctx *c)
 {
 	char old[SBX_MAX_PATH], inner[64];
 
@@ -220,12 +221,31 @@ static void enter_root(const struct ctx *c)
 	snprintf(inner, sizeof inner, "/%s", c->oldroot);
 	if (mkdir(old, 0700) < 0)
 		DIE(c, "pivot directory%s", "");
-	if (syscall(SYS_pivot_root, c->o->rootfs, old) < 0)
+	if (syscall(SYS_pivot_root, c->o->rootfs, old) == 0) {
+		if (chdir("/") < 0 || umount2(inner, MNT_DETACH) < 0)
+			DIE(c, "detach the old root%s", "");
+		if (rmdir(inner) < 0)
+			DIE(c, "remove the pivot directory%s", "");
+		return;
+	}
+	if (errno != EINVAL)
 		DIE(c, "pivot_root%s", "");
-	if (chdir("/") < 0 || umount2(inner, MNT_DETACH) < 0)
-		DIE(c, "detach the old root%s", "");
-	if (rmdir(inner) < 0)
-		DIE(c, "remove the pivot directory%s", "");
+	/* EINVAL: the caller's root is not a mount root. That is sbsd as PID 1
+	 * of an initramfs, whose rootfs can never be pivoted. Then, as runc's
+	 * no-pivot mode: the rootfs mount is moved over / and becomes the root
+	 * by chroot. The initramfs stays below it, out of every path; only a
+	 * chroot() below the cwd could climb out, so CAP_SYS_CHROOT is dropped
+	 * too (drop_caps), and CAP_SYS_ADMIN, user namespaces and descriptors
+	 * that could reach it are gone as always. */
+	if (rmdir(old) < 0 || chdir(c->o->rootfs) < 0 ||
+	    mount(c->o->rootfs, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		DIE(c, "move the root (no pivot_root)%s", "");
+	c->moved_root = 1;
+}
+
+static void enter_root(struct ctx *c)
+{
+	pivot(c);
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		DIE(c, "sethostname%s", "");
 	/* now inside the image: symlinks resolve within it, ".." stops at / */
@@ -288,7 +308,7 @@ static void drop_caps(const struct ctx *c)
 	struct cap_data d[2];
 
 	for (int cap = 0; cap < 64; cap++) {
-		if (caps_kept & CAPB(cap))
+		if ((caps_kept & CAPB(cap)) && !(c->moved_root && cap == 18 /* SYS_CHROOT */))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, (unsigned long)cap, 0, 0, 0) < 0) {
 			if (errno == EINVAL)
@@ -445,6 +465,11 @@ static void install_filter(const struct ctx *c)
 	struct bpf_insn f[FILTER_MAX];
 	struct bpf_prog prog = { (unsigned short)build_filter(f), f };
 
+	/* A kernel built without seccomp (the appliance's) has none of it; it
+	 * compiles out user namespaces, bpf, io_uring, keys, perf and
+	 * userfaultfd instead. Any other failure is fatal. */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
+		return;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &prog, 0, 0) < 0)
 		DIE(c, "seccomp filter%s", "");
 }
@@ -611,7 +636,8 @@ static void middle_main(struct ctx *c)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	if (!c->o->network)
 		flags |= CLONE_NEWNET;
-	if (unshare(flags) < 0)
+	/* a kernel without cgroups (the appliance's) has no cgroup namespace */
+	if (unshare(flags) < 0 && (errno != EINVAL || unshare(flags & ~CLONE_NEWCGROUP) < 0))
 		DIE(c, "unshare%s", "");
 	if (!c->o->network)
 		loopback_up(c);

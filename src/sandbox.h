@@ -4,7 +4,9 @@
  * rootfs. The process gets new mount, pid, ipc, uts and cgroup namespaces
  * (and a new net namespace with only lo, up, when network is off), the rootfs
  * becomes its root by pivot_root (not chroot alone: the old root is detached,
- * no way back up), bind-mounted nodev,nosuid, with a fresh /proc of its own pid
+ * no way back up; where the caller's root is an initramfs, which cannot be
+ * pivoted, the rootfs is moved over / and chrooted, and CAP_SYS_CHROOT is
+ * dropped too), bind-mounted nodev,nosuid, with a fresh /proc of its own pid
  * namespace (kcore, keys, kmsg, sysrq-trigger, timer_list... covered by
  * /dev/null; /proc/sys, irq, bus, fs read-only), a small /dev (tmpfs with
  * null, zero, full, random, urandom, tty bind-mounted from the host, plus

@@ -251,6 +251,31 @@ if [ "$(uname -m)" = x86_64 ] && printf '.globl _start\n_start:\n mov $1, %%eax\
 	ok "a 32-bit syscall (int 0x80) kills the step with SIGSYS (status 159); natively it exits 7"
 fi
 
+# ---- a caller chrooted into a plain directory (its root not a mount root):
+# mount propagation there is unknown, so the sandbox must refuse before any
+# mount rather than risk mounts leaking into the caller's namespace. (The
+# initramfs case, where / is a mount root that pivot_root refuses, takes the
+# MS_MOVE + chroot path; see docs/sandbox.md.)
+H=$TMP/chrooted
+mkdir -p "$H"/dev "$H"/proc "$H"/bin
+cp "$T" "$H"/bin/test_sandbox
+if ldd "$T" >/dev/null 2>&1; then
+	for lib in $(ldd "$T" | grep -o '/[^ ]*'); do
+		mkdir -p "$H$(dirname "$lib")"
+		cp -L "$lib" "$H$lib"
+	done
+fi
+cp -a "$R" "$H"/rootfs
+set +e
+unshare -m sh -c "mount --make-rprivate / && mount --rbind /dev '$H/dev' && mount -t proc proc '$H/proc' &&
+	exec chroot '$H' /bin/test_sandbox run /rootfs -- /bin/sh -c 'echo RAN'" >"$TMP/out" 2>"$TMP/err"
+RC=$?
+set -e
+[ "$RC" = 2 ] && grep -q "private mounts: Invalid argument" "$TMP/err" && ! grep -q RAN "$TMP/out" ||
+	fail "chrooted caller: rc=$RC $(cat "$TMP/out" "$TMP/err")"
+[ -z "$(ls -a "$H/rootfs" | grep sbx-pivot)" ] && [ ! -e "$H/rootfs/proc" ] || fail "refusal left files: $(ls -a "$H/rootfs")"
+ok "a caller chrooted into a plain directory is refused before any mount (unknown propagation), nothing left behind"
+
 mkdir -p "$TMP/nosh/etc"
 R=$TMP/nosh sbx -- /bin/sh -c true
 [ "$RC" = 2 ] && grep -q 'exec "/bin/sh": No such file or directory (not in the image)' "$TMP/err" ||
