@@ -715,27 +715,25 @@ static int prepare_root(int rfd, unsigned *made, char *err, size_t errcap)
 	return 0;
 }
 
-/* network = 1 and the builder has a resolv.conf: the image's etc/resolv.conf
- * becomes a mount point (an empty file made when missing; its inode kept in
- * *made_ino so only that file is removed after). No etc, a symlink in the
- * way or anything but a regular file there: nothing is injected. */
+/* network = 1 and the builder has a resolv.conf: the image's own
+ * etc/resolv.conf becomes a mount point. No etc, no resolv.conf, a symlink
+ * in the way or anything but a regular file there: nothing is injected
+ * (*made_ino stays 0, so cleanup_resolv removes nothing). */
 static void prepare_resolv(int rfd, struct ctx *c, uint64_t *made_ino)
 {
 	struct stat sb;
 	const char *base;
-	int efd, fd;
+	int efd;
 
 	*made_ino = 0;
 	if (!c->o->network || stat(RESOLV_CONF, &sb) < 0 || !S_ISREG(sb.st_mode))
 		return;
 	if ((efd = arc_open_parent(rfd, "etc/resolv.conf", 0, &base)) < 0)
 		return;
-	if (fstatat(efd, base, &sb, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT &&
-	    (fd = openat(efd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0) {
-		if (fstat(fd, &sb) == 0)
-			*made_ino = (uint64_t)sb.st_ino;
-		close(fd);
-	}
+	/* Only over a file the image has: making a mount point would change
+	 * etc's mtime and ctime, and every RUN would then carry a layer with
+	 * etc/ in it (snap.c is ctime-sensitive). An image without
+	 * /etc/resolv.conf resolves names as it would anywhere: not at all. */
 	c->resolv = fstatat(efd, base, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode);
 	close(efd);
 }

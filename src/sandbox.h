@@ -36,8 +36,8 @@
  * killed (the whole pid namespace dies with its init). network = 1 shares
  * the builder's network namespace: the step can reach whatever the builder
  * can (loopback services, abstract unix sockets included), and the builder's
- * /etc/resolv.conf is bound read-only over the image's (an empty mount point
- * made when missing is removed after the run). Core dumps are off
+ * /etc/resolv.conf is bound read-only over the image's when the image has
+ * one (none is made: that would change etc's times and the snapshot). Core dumps are off
  * (RLIMIT_CORE 0).
  * Needs root (CAP_SYS_ADMIN) in the caller; sbsd's builder is root.
  *
