@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -197,6 +198,44 @@ static int run_key(struct img_ctx *x, struct img_stage *s, const struct df_inst 
 }
 
 
+/* A step's output reaches the log through a pipe and a relay process, never
+ * as the log file's own descriptor: a root step could otherwise reopen
+ * /proc/self/fd/1 and truncate or rewrite what the log (and so the signed
+ * manifest) already holds. Returns the pipe's write end, *relay the pid. */
+static int relay_start(int logfd, pid_t *relay)
+{
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	*relay = fork();
+	if (*relay < 0) {
+		int e = -errno;
+		close(p[0]);
+		close(p[1]);
+		return e;
+	}
+	if (*relay == 0) {
+		uint8_t b[16384];
+		ssize_t n;
+
+		close(p[1]);
+		while ((n = read(p[0], b, sizeof b)) > 0 || (n < 0 && errno == EINTR))
+			if (n > 0 && util_write_all(logfd, b, (size_t)n) < 0)
+				break;
+		_exit(0);
+	}
+	close(p[0]);
+	return p[1];
+}
+
+static void relay_end(int wfd, pid_t relay)
+{
+	close(wfd);
+	while (waitpid(relay, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 static int run_step(struct img_ctx *x, struct img_stage *s, const struct run_argv *a,
 		    const struct run_env *e, int net, const char *text, const struct img_key *k)
 {
@@ -209,6 +248,7 @@ static int run_step(struct img_ctx *x, struct img_stage *s, const struct run_arg
 	struct snap_changes ch = { 0 };
 	char e2[400] = "";
 	int status = 0, rc, devnull = -1;
+	pid_t relay = 0;
 
 	/* proc and dev are the sandbox's mount points (it makes and removes
 	 * them when the image lacks them): never part of a RUN layer */
@@ -218,7 +258,18 @@ static int run_step(struct img_ctx *x, struct img_stage *s, const struct run_arg
 		rc = img_fail(x, -errno, "/dev/null: %s", strerror(errno));
 		goto out;
 	}
+	if (so.out_fd >= 0 && devnull < 0) {
+		if ((rc = relay_start(so.out_fd, &relay)) < 0) {
+			rc = img_fail(x, rc, "RUN: output pipe: %s", strerror(-rc));
+			goto out;
+		}
+		so.out_fd = rc;
+	}
 	rc = sbx_run(&so, &status, e2, sizeof e2);
+	if (relay > 0) {
+		relay_end(so.out_fd, relay);
+		relay = 0;
+	}
 	if (a->shebang[0])
 		unlinkat(s->rootfd, a->shebang, 0);
 	if (rc < 0) {

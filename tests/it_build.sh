@@ -323,11 +323,12 @@ fail_build() { # WANT-in-status DESCRIPTION
 		fail "$2: $(jq -r .status "$TMP/out")"
 	ok "$2: $(jq -r .status "$TMP/out")"
 }
-printf 'FROM %s/base/busybox:1\nRUN exit 3\n' "$REG" >app/Dockerfile
+printf 'FROM %s/base/busybox:1\nRUN : >/proc/self/fd/1; : >/proc/self/fd/2; exit 3\n' "$REG" >app/Dockerfile
 git -C app commit -qam "fails" && git -C app push -q "$TMP/srv/app.git" main
-fail_build "docker build" "a RUN step exiting 3"
+fail_build "docker build" "a RUN step truncating its stdout, then exiting 3"
 sbs log --env sbs-config.json --log build || fail "log 3"
 grep -q "non-zero code: 3" "$TMP/out" || fail "the log does not name the RUN's exit code"
+grep -q "starting a build" "$TMP/out" || fail "a RUN step truncated the build log through /proc/self/fd/1"
 printf 'FROM %s/base/busybox:1\nRUN cat %s/keys/image.pem\n' "$REG" "$TMP/data" >app/Dockerfile
 git -C app commit -qam "reads keys" && git -C app push -q "$TMP/srv/app.git" main
 fail_build "docker build" "a RUN step reading the data directory's keys"
