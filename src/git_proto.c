@@ -20,11 +20,9 @@ int git_seterr(char *err, size_t errcap, int rc, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err && errcap) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
+	va_start(ap, fmt);
+	rc = util_verr(err, errcap, rc, fmt, ap);
+	va_end(ap);
 	return rc;
 }
 

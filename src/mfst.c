@@ -24,20 +24,7 @@
 #include "arc.h"
 #include "cry.h"
 #include "limits.h"
-
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errcap) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#include "util.h"
 
 /* A plain file name: no '/', no control character, not "", "." or "..". */
 static int name_ok(const char *s)
@@ -90,7 +77,7 @@ static int inner_tbz(const struct mfst_in *in, uint8_t **tbz, struct arc_digests
 	int fd = memfd_create("sbs-manifest", MFD_CLOEXEC), gitfd = in->gitfd, rc;
 
 	if (fd < 0)
-		return fail(err, errcap, -errno, "memfd_create: %s", strerror(errno));
+		return util_err(err, errcap, -errno, "memfd_create: %s", strerror(errno));
 	/* No checkout: an empty git/ (arc_tbz_create needs a tree to make the
 	 * data/ parent directory; see the report on arc_write.c). */
 	empty[0] = 0;
@@ -99,15 +86,15 @@ static int inner_tbz(const struct mfst_in *in, uint8_t **tbz, struct arc_digests
 
 		snprintf(empty, sizeof empty, "%s/sbs-mfst.XXXXXX", t && *t ? t : "/tmp");
 		if (!mkdtemp(empty) || (gitfd = open(empty, O_DIRECTORY | O_RDONLY | O_CLOEXEC)) < 0) {
-			rc = fail(err, errcap, -errno, "temporary directory: %s", strerror(errno));
+			rc = util_err(err, errcap, -errno, "temporary directory: %s", strerror(errno));
 			goto out;
 		}
 	}
 	rc = arc_tbz_create(f, in->provenance ? 3 : 2, gitfd, "git", in->mtime, fd, d, err, errcap);
 	if (rc == 0 && d->blob_size > MFST_MAX_SIZE)
-		rc = fail(err, errcap, -EFBIG, "manifest over %u bytes", MFST_MAX_SIZE);
+		rc = util_err(err, errcap, -EFBIG, "manifest over %u bytes", MFST_MAX_SIZE);
 	if (rc == 0 && (rc = read_back(fd, d->blob_size, tbz)) < 0)
-		fail(err, errcap, rc, "reading the manifest back: %s", strerror(-rc));
+		util_err(err, errcap, rc, "reading the manifest back: %s", strerror(-rc));
 out:
 	if (empty[0]) {
 		if (gitfd >= 0)
@@ -129,10 +116,10 @@ int mfst_create(const struct mfst_in *in, sig_sign_fn sign, void *sctx, int outf
 
 	if (!in || !sign || !name_ok(in->name) || (!in->build_json && in->build_json_len) ||
 	    (!in->build_log && in->build_log_len))
-		return fail(err, errcap, -EINVAL, "manifest: bad name or input");
+		return util_err(err, errcap, -EINVAL, "manifest: bad name or input");
 	if (in->build_log_len > MFST_MAX_LOG || in->build_json_len > MFST_MAX_LOG ||
 	    in->provenance_len > SIG_MAX_ENVELOPE)
-		return fail(err, errcap, -EFBIG, "manifest: build log or data over its limit");
+		return util_err(err, errcap, -EFBIG, "manifest: build log or data over its limit");
 	snprintf(tname, sizeof tname, "%s.tbz", in->name);
 	snprintf(sname, sizeof sname, "%s.sig", in->name);
 	if ((rc = inner_tbz(in, &tbz, &d, err, errcap)) < 0)
@@ -140,7 +127,7 @@ int mfst_create(const struct mfst_in *in, sig_sign_fn sign, void *sctx, int outf
 	cry_sha256(d.blob, sizeof d.blob, h);     /* §12: PKCS#1 holds SHA-256(SHA-256(tbz)) */
 	rc = sign(sctx, h, sig, sizeof sig, &siglen);
 	if (rc < 0 || siglen == 0 || siglen > SIG_MAX) {
-		rc = fail(err, errcap, rc < 0 ? rc : -EIO, "signing the manifest failed");
+		rc = util_err(err, errcap, rc < 0 ? rc : -EIO, "signing the manifest failed");
 		goto out;
 	}
 	cry_hex(sig, siglen, hex);
@@ -198,12 +185,12 @@ int mfst_split(const uint8_t *sigtbz, size_t n, char *name, size_t namecap, uint
 	if (!s)
 		return -ENOMEM;
 	if (n > MFST_MAX_SIZE) {
-		rc = fail(err, errcap, -EINVAL, "manifest over %u bytes", MFST_MAX_SIZE);
+		rc = util_err(err, errcap, -EINVAL, "manifest over %u bytes", MFST_MAX_SIZE);
 		goto out;
 	}
 	rc = arc_tbz_list(sigtbz, n, NULL, on_entry, s, err, errcap);
 	if (s->bad) {
-		rc = fail(err, errcap, -EINVAL, "%s", s->why);
+		rc = util_err(err, errcap, -EINVAL, "%s", s->why);
 		goto out;
 	}
 	if (rc < 0) {
@@ -213,7 +200,7 @@ int mfst_split(const uint8_t *sigtbz, size_t n, char *name, size_t namecap, uint
 	k = strlen(s->tbz);
 	if (!*s->tbz || !*s->sig || strlen(s->sig) != k || strncmp(s->tbz, s->sig, k - 4) != 0 ||
 	    k - 4 > MFST_MAX_NAME || k - 4 >= namecap) {
-		rc = fail(err, errcap, -EINVAL, "expected <name>.tbz and <name>.sig");
+		rc = util_err(err, errcap, -EINVAL, "expected <name>.tbz and <name>.sig");
 		goto out;
 	}
 	memcpy(name, s->tbz, k - 4);
@@ -240,21 +227,21 @@ int mfst_verify_tbz(const uint8_t *tbz, size_t tlen, const uint8_t *sig, size_t 
 	if (n && sig[n - 1] == '\n')
 		n--;
 	if (n == 0 || n % 2 || n / 2 > SIG_MAX)
-		return fail(err, errcap, -EINVAL, "the .sig is not hex of at most %u bytes", SIG_MAX);
+		return util_err(err, errcap, -EINVAL, "the .sig is not hex of at most %u bytes", SIG_MAX);
 	for (size_t i = 0; i < n; i += 2) {
 		int hi = util_hexval(sig[i]), lo = util_hexval(sig[i + 1]);
 
 		if (hi < 0 || lo < 0)
-			return fail(err, errcap, -EINVAL, "the .sig is not hex");
+			return util_err(err, errcap, -EINVAL, "the .sig is not hex");
 		raw[i / 2] = (uint8_t)(hi << 4 | lo);
 	}
 	cry_sha256(tbz, tlen, h);
 	cry_sha256(h, sizeof h, h);
 	rc = cry_verify_sha256(pub, publen, h, raw, n / 2);
 	if (rc == -EINVAL)
-		return fail(err, errcap, rc, "the public key is not a PEM public key");
+		return util_err(err, errcap, rc, "the public key is not a PEM public key");
 	if (rc < 0)
-		return fail(err, errcap, -EBADMSG, "the signature does not match the manifest");
+		return util_err(err, errcap, -EBADMSG, "the signature does not match the manifest");
 	return 0;
 }
 
@@ -285,7 +272,7 @@ int mfst_tamper(const uint8_t *tbz, size_t n, const char *tmpdir, struct buf *ou
 
 	if (snprintf(dir, sizeof dir, "%s/sbs-verify-test.XXXXXX", tmpdir ? tmpdir : "/tmp") >=
 	    (int)sizeof dir || !mkdtemp(dir))
-		return fail(err, errcap, -errno ? -errno : -ENAMETOOLONG, "cannot make a temporary directory");
+		return util_err(err, errcap, -errno ? -errno : -ENAMETOOLONG, "cannot make a temporary directory");
 	root = open(dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	rc = root < 0 ? -errno : arc_tbz_extract(tbz, n, root, NULL, NULL, err, errcap);
 	if (rc == 0 && (git = arc_open_dir(root, "git", 1)) < 0)
@@ -305,7 +292,7 @@ int mfst_tamper(const uint8_t *tbz, size_t n, const char *tmpdir, struct buf *ou
 	if (rc == 0 && (rc = read_back(mfd, d.blob_size, &p)) == 0)
 		rc = buf_append(out, p, (size_t)d.blob_size);
 	if (rc < 0 && err && errcap && !err[0])
-		fail(err, errcap, rc, "verify-test: %s", strerror(-rc));
+		util_err(err, errcap, rc, "verify-test: %s", strerror(-rc));
 	free(p);
 	if (fd >= 0)
 		close(fd);

@@ -22,26 +22,13 @@
 
 #include "cry.h"
 #include "limits.h"
+#include "util.h"
 
 #define PROV_STATEMENT_TYPE  "https://in-toto.io/Statement/v1"
 #define PROV_PREDICATE_TYPE  "https://slsa.dev/provenance/v1"
 #define PROV_PAYLOAD_TYPE    "application/vnd.in-toto+json"
 #define PROV_BUILD_TYPE      "https://sbs.local/buildtypes/dockerfile@v1"
 #define PROV_MAX_SUBJECTS    16
-
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errcap) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 static int hex_ok(const char *s, size_t n)
 {
@@ -403,7 +390,7 @@ static int env_sigs(const json *sigs, const uint8_t h[static 32], const uint8_t 
 	int rc = -EBADMSG;
 
 	if (!json_is_arr(sigs) || json_count(sigs) < 1 || json_count(sigs) > SIG_MAX_ENV_SIGS)
-		return fail(err, errcap, -EBADMSG, "envelope: signatures must be an array of 1..%u",
+		return util_err(err, errcap, -EBADMSG, "envelope: signatures must be an array of 1..%u",
 			    SIG_MAX_ENV_SIGS);
 	for (const json *s = json_child(sigs); s; s = json_next(s)) {
 		const char *b = json_get_str(s, "sig"), *kid = json_get_str(s, "keyid");
@@ -411,18 +398,18 @@ static int env_sigs(const json *sigs, const uint8_t h[static 32], const uint8_t 
 
 		if (!json_is_obj(s) || !b || nk != (json_get(s, "keyid") ? 2u : 1u) ||
 		    (json_get(s, "keyid") && (!kid || strlen(kid) > SIG_MAX_FIELD)))
-			return fail(err, errcap, -EBADMSG, "envelope: a signature must be {keyid?, sig} strings");
+			return util_err(err, errcap, -EBADMSG, "envelope: a signature must be {keyid?, sig} strings");
 		if (strlen(b) > SIG_MAX_B64SIG ||
 		    cry_b64_decode(b, strlen(b), sig, sizeof sig, &siglen) < 0 || siglen == 0)
-			return fail(err, errcap, -EBADMSG, "envelope: a sig is not base64 of at most %u bytes",
+			return util_err(err, errcap, -EBADMSG, "envelope: a sig is not base64 of at most %u bytes",
 				    SIG_MAX);
 		rc = cry_verify_sha256(pub, publen, h, sig, siglen);
 		if (rc == 0)
 			return 0;
 		if (rc == -EINVAL)
-			return fail(err, errcap, rc, "the public key is not a PEM public key");
+			return util_err(err, errcap, rc, "the public key is not a PEM public key");
 	}
-	return fail(err, errcap, -EBADMSG, "envelope: no signature verifies under the given key");
+	return util_err(err, errcap, -EBADMSG, "envelope: no signature verifies under the given key");
 }
 
 int prov_envelope_open(const uint8_t *env, size_t n, const uint8_t *pub, size_t publen,
@@ -438,26 +425,26 @@ int prov_envelope_open(const uint8_t *env, size_t n, const uint8_t *pub, size_t 
 	*stmt = NULL;
 	*slen = 0;
 	if (!env || n > SIG_MAX_ENVELOPE)
-		return fail(err, errcap, -EBADMSG, "envelope: over %u bytes", SIG_MAX_ENVELOPE);
+		return util_err(err, errcap, -EBADMSG, "envelope: over %u bytes", SIG_MAX_ENVELOPE);
 	if (json_parse((const char *)env, n, &root, &jerr) < 0)
-		return fail(err, errcap, -EBADMSG, "envelope: not JSON (%s)", jerr ? jerr : "too deep");
+		return util_err(err, errcap, -EBADMSG, "envelope: not JSON (%s)", jerr ? jerr : "too deep");
 	pt = json_get_str(root, "payloadType");
 	pl = json_get_str(root, "payload");
 	if (!json_is_obj(root) || json_count(root) != 3 || !pt || !pl || !json_get(root, "signatures")) {
-		rc = fail(err, errcap, -EBADMSG, "envelope: must be exactly {%s, %s, %s}", ek[0], ek[1], ek[2]);
+		rc = util_err(err, errcap, -EBADMSG, "envelope: must be exactly {%s, %s, %s}", ek[0], ek[1], ek[2]);
 		goto out;
 	}
 	if (strcmp(pt, PROV_PAYLOAD_TYPE) != 0) {
-		rc = fail(err, errcap, -EBADMSG, "envelope: payloadType is not %s", PROV_PAYLOAD_TYPE);
+		rc = util_err(err, errcap, -EBADMSG, "envelope: payloadType is not %s", PROV_PAYLOAD_TYPE);
 		goto out;
 	}
 	plen = strlen(pl);
 	if (plen / 4 * 3 > SIG_MAX_STATEMENT + 3 || !(body = malloc(plen / 4 * 3 + 4))) {
-		rc = fail(err, errcap, -EBADMSG, "envelope: payload over %u bytes", SIG_MAX_STATEMENT);
+		rc = util_err(err, errcap, -EBADMSG, "envelope: payload over %u bytes", SIG_MAX_STATEMENT);
 		goto out;
 	}
 	if (cry_b64_decode(pl, plen, body, plen / 4 * 3 + 4, &blen) < 0 || blen > SIG_MAX_STATEMENT) {
-		rc = fail(err, errcap, -EBADMSG, "envelope: payload is not base64 (of at most %u bytes)",
+		rc = util_err(err, errcap, -EBADMSG, "envelope: payload is not base64 (of at most %u bytes)",
 			  SIG_MAX_STATEMENT);
 		goto out;
 	}
@@ -496,25 +483,25 @@ static int check_subjects(const json *subj, const char *want, struct prov_summar
 	int found = !want;
 
 	if (!json_is_arr(subj) || json_count(subj) < 1 || json_count(subj) > PROV_MAX_SUBJECTS)
-		return fail(err, errcap, -EBADMSG, "statement: subject must be an array of 1..%u",
+		return util_err(err, errcap, -EBADMSG, "statement: subject must be an array of 1..%u",
 			    PROV_MAX_SUBJECTS);
 	for (const json *x = json_child(subj); x; x = json_next(x)) {
 		const json *d = json_get(x, "digest");
 		const char *h = json_get_str(d, "sha256");
 
 		if (!json_is_obj(x) || json_count(x) != 2 || !json_get_str(x, "name") || !json_is_obj(d))
-			return fail(err, errcap, -EBADMSG, "statement: a subject must be {name, digest}");
+			return util_err(err, errcap, -EBADMSG, "statement: a subject must be {name, digest}");
 		for (const json *a = json_child(d); a; a = json_next(a))
 			if (!json_is_str(a))
-				return fail(err, errcap, -EBADMSG, "statement: digest values must be strings");
+				return util_err(err, errcap, -EBADMSG, "statement: digest values must be strings");
 		if (want && h && strcmp(h, want + 7) == 0 && !found) {
 			found = 1;
 			if (cp(s->subject, sizeof s->subject, json_get(x, "name")) < 0)
-				return fail(err, errcap, -EBADMSG, "statement: subject name too long");
+				return util_err(err, errcap, -EBADMSG, "statement: subject name too long");
 		}
 	}
 	if (!found)
-		return fail(err, errcap, -EBADMSG, "statement: no subject has the digest %s", want);
+		return util_err(err, errcap, -EBADMSG, "statement: no subject has the digest %s", want);
 	return 0;
 }
 
@@ -555,7 +542,7 @@ int prov_statement_check(const uint8_t *stmt, size_t n, const char *want_digest,
 	if (want_digest && (strncmp(want_digest, "sha256:", 7) != 0 || !hex_ok(want_digest + 7, 64)))
 		return -EINVAL;
 	if (n > SIG_MAX_STATEMENT || json_parse((const char *)stmt, n, &root, &jerr) < 0)
-		return fail(err, errcap, -EBADMSG, "statement: not JSON of at most %u bytes",
+		return util_err(err, errcap, -EBADMSG, "statement: not JSON of at most %u bytes",
 			    SIG_MAX_STATEMENT);
 	t = json_get_str(root, "_type");
 	pt = json_get_str(root, "predicateType");
@@ -563,18 +550,18 @@ int prov_statement_check(const uint8_t *stmt, size_t n, const char *want_digest,
 	bd = json_get(pred, "buildDefinition");
 	rd = json_get(pred, "runDetails");
 	if (!json_is_obj(root) || json_count(root) != 4 || !t || !pt || !json_is_obj(pred))
-		rc = fail(err, errcap, -EBADMSG, "statement: must be exactly {_type, subject, predicateType, predicate}");
+		rc = util_err(err, errcap, -EBADMSG, "statement: must be exactly {_type, subject, predicateType, predicate}");
 	else if (strcmp(t, PROV_STATEMENT_TYPE) != 0 || strcmp(pt, PROV_PREDICATE_TYPE) != 0)
-		rc = fail(err, errcap, -EBADMSG, "statement: not an in-toto v1 SLSA provenance v1 statement");
+		rc = util_err(err, errcap, -EBADMSG, "statement: not an in-toto v1 SLSA provenance v1 statement");
 	else if (!json_is_obj(bd) || !json_get_str(bd, "buildType") || !json_is_obj(rd) ||
 		 !json_get_str(json_get(rd, "builder"), "id"))
-		rc = fail(err, errcap, -EBADMSG, "statement: predicate lacks buildDefinition.buildType or runDetails.builder.id");
+		rc = util_err(err, errcap, -EBADMSG, "statement: predicate lacks buildDefinition.buildType or runDetails.builder.id");
 	else
 		rc = check_subjects(json_get(root, "subject"), want_digest, s, err, errcap);
 	if (rc == 0 && (git_facts(bd, s) < 0 ||
 			cp(s->builder_id, sizeof s->builder_id, json_get(json_get(rd, "builder"), "id")) < 0 ||
 			cp(s->finished, sizeof s->finished, json_get(json_get(rd, "metadata"), "finishedOn")) < 0))
-		rc = fail(err, errcap, -EBADMSG, "statement: a source, builder or time field has the wrong type or size");
+		rc = util_err(err, errcap, -EBADMSG, "statement: a source, builder or time field has the wrong type or size");
 	json_free(root);
 	return rc;
 }
@@ -600,11 +587,11 @@ static int verify_att_layer(struct reg_client *c, const char *repo, const struct
 	int rc;
 
 	if (l->size > SIG_MAX_ENVELOPE)
-		return fail(err, errcap, -EBADMSG, "envelope %s declares %llu bytes", l->digest,
+		return util_err(err, errcap, -EBADMSG, "envelope %s declares %llu bytes", l->digest,
 			    (unsigned long long)l->size);
 	rc = reg_get_blob_mem(c, repo, l->digest, SIG_MAX_ENVELOPE, &env, &n);
 	if (rc < 0)
-		return fail(err, errcap, rc == -ENOENT ? -EBADMSG : rc, "%s", reg_err(c));
+		return util_err(err, errcap, rc == -ENOENT ? -EBADMSG : rc, "%s", reg_err(c));
 	rc = prov_envelope_open(env, n, pub, publen, stmt, slen, err, errcap);
 	if (rc == 0)
 		rc = prov_statement_check(*stmt, *slen, digest, &sum, err, errcap);
@@ -641,7 +628,7 @@ int prov_verify(struct reg_client *c, const char *repo, const char *digest, cons
 			break;
 	}
 	if (!tried)
-		fail(err, errcap, rc, "the .att attachment has no %s layer", SIG_MT_DSSE);
+		util_err(err, errcap, rc, "the .att attachment has no %s layer", SIG_MT_DSSE);
 out:
 	free(ls);
 	return rc;

@@ -20,24 +20,11 @@
 
 #include "cry.h"
 #include "limits.h"
+#include "util.h"
 
 #ifndef SBS_VERSION
 #define SBS_VERSION "0"
 #endif
-
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static int fail(char *err, size_t errcap, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errcap) {
-		va_start(ap, fmt);
-		vsnprintf(err, errcap, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* "sha256:" + 64 lower-case hex (own copy: the pure parts link without reg.c). */
 static int digest_ok(const char *d)
@@ -189,11 +176,11 @@ static int check_optional(const json *opt, char *err, size_t errcap)
 	if (json_is_null(opt))
 		return 0;
 	if (!json_is_obj(opt))
-		return fail(err, errcap, -EBADMSG, "payload: optional is not an object or null");
+		return util_err(err, errcap, -EBADMSG, "payload: optional is not an object or null");
 	if (cr && !json_is_str(cr))
-		return fail(err, errcap, -EBADMSG, "payload: optional.creator is not a string");
+		return util_err(err, errcap, -EBADMSG, "payload: optional.creator is not a string");
 	if (ts && !int_ok(ts, 9007199254740991.0, NULL))
-		return fail(err, errcap, -EBADMSG, "payload: optional.timestamp is not an integer");
+		return util_err(err, errcap, -EBADMSG, "payload: optional.timestamp is not an integer");
 	return 0;
 }
 
@@ -207,19 +194,19 @@ static int check_critical(const json *crit, const char *want_digest, const char 
 	const char *type = json_get_str(crit, "type"), *d, *ref;
 
 	if (!exact_keys(crit, ck, 3))
-		return fail(err, errcap, -EBADMSG, "payload: critical must have exactly type, image, identity");
+		return util_err(err, errcap, -EBADMSG, "payload: critical must have exactly type, image, identity");
 	if (!type || strcmp(type, SIG_TYPE_COSIGN) != 0)
-		return fail(err, errcap, -EBADMSG, "payload: critical.type is not \"%s\"", SIG_TYPE_COSIGN);
+		return util_err(err, errcap, -EBADMSG, "payload: critical.type is not \"%s\"", SIG_TYPE_COSIGN);
 	if (!exact_keys(img, ik, 1) || !(d = json_get_str(img, ik[0])))
-		return fail(err, errcap, -EBADMSG, "payload: critical.image must be exactly {docker-manifest-digest: string}");
+		return util_err(err, errcap, -EBADMSG, "payload: critical.image must be exactly {docker-manifest-digest: string}");
 	if (!exact_keys(id, dk, 1) || !(ref = json_get_str(id, dk[0])))
-		return fail(err, errcap, -EBADMSG, "payload: critical.identity must be exactly {docker-reference: string}");
+		return util_err(err, errcap, -EBADMSG, "payload: critical.identity must be exactly {docker-reference: string}");
 	if (!digest_ok(d))
-		return fail(err, errcap, -EBADMSG, "payload: docker-manifest-digest is not sha256:<64 hex>");
+		return util_err(err, errcap, -EBADMSG, "payload: docker-manifest-digest is not sha256:<64 hex>");
 	if (want_digest && strcmp(d, want_digest) != 0)
-		return fail(err, errcap, -EBADMSG, "payload signs %s, not the image %s", d, want_digest);
+		return util_err(err, errcap, -EBADMSG, "payload signs %s, not the image %s", d, want_digest);
 	if (want_repo && !same_repo(ref, want_repo))
-		return fail(err, errcap, -EBADMSG, "payload names %.300s, not the repository %.300s",
+		return util_err(err, errcap, -EBADMSG, "payload names %.300s, not the repository %.300s",
 			    ref, want_repo);
 	return 0;
 }
@@ -233,11 +220,11 @@ int sig_payload_check(const uint8_t *p, size_t n, const char *want_digest, const
 	int rc;
 
 	if (!p || n > SIG_MAX_PAYLOAD)
-		return fail(err, errcap, -EBADMSG, "payload: over %u bytes", SIG_MAX_PAYLOAD);
+		return util_err(err, errcap, -EBADMSG, "payload: over %u bytes", SIG_MAX_PAYLOAD);
 	if (json_parse((const char *)p, n, &root, &jerr) < 0)
-		return fail(err, errcap, -EBADMSG, "payload: not JSON (%s)", jerr ? jerr : "too deep");
+		return util_err(err, errcap, -EBADMSG, "payload: not JSON (%s)", jerr ? jerr : "too deep");
 	if (!exact_keys(root, rk, 2))
-		rc = fail(err, errcap, -EBADMSG, "payload: must have exactly critical and optional");
+		rc = util_err(err, errcap, -EBADMSG, "payload: must have exactly critical and optional");
 	else
 		rc = check_critical(json_get(root, "critical"), want_digest, want_repo, err, errcap);
 	if (rc == 0)
@@ -276,24 +263,24 @@ static int desc_parse(const json *d, struct sig_layer *l, char *err, size_t errc
 	const json *ann = json_get(d, "annotations");
 
 	if (!json_is_obj(d) || !known_keys(d, dk, sizeof dk / sizeof dk[0]))
-		return fail(err, errcap, -EBADMSG, "descriptor: not an object of descriptor members");
+		return util_err(err, errcap, -EBADMSG, "descriptor: not an object of descriptor members");
 	if (!copy_str(l->media_type, sizeof l->media_type, json_get_str(d, "mediaType")))
-		return fail(err, errcap, -EBADMSG, "descriptor: bad mediaType");
+		return util_err(err, errcap, -EBADMSG, "descriptor: bad mediaType");
 	if (!digest_ok(json_get_str(d, "digest")))
-		return fail(err, errcap, -EBADMSG, "descriptor: digest is not sha256:<64 hex>");
+		return util_err(err, errcap, -EBADMSG, "descriptor: digest is not sha256:<64 hex>");
 	strcpy(l->digest, json_get_str(d, "digest"));
 	if (!int_ok(json_get(d, "size"), 9007199254740991.0, &l->size))
-		return fail(err, errcap, -EBADMSG, "descriptor: size is not a non-negative integer");
+		return util_err(err, errcap, -EBADMSG, "descriptor: size is not a non-negative integer");
 	l->sig[0] = 0;
 	if (ann && !json_is_obj(ann))
-		return fail(err, errcap, -EBADMSG, "descriptor: annotations is not an object");
+		return util_err(err, errcap, -EBADMSG, "descriptor: annotations is not an object");
 	for (const json *a = json_child(ann); a; a = json_next(a))
 		if (!json_is_str(a))
-			return fail(err, errcap, -EBADMSG, "descriptor: annotation %.64s is not a string",
+			return util_err(err, errcap, -EBADMSG, "descriptor: annotation %.64s is not a string",
 				    json_key(a));
 	if (ann && json_get(ann, SIG_ANN_SIGNATURE) &&
 	    !copy_str(l->sig, sizeof l->sig, json_get_str(ann, SIG_ANN_SIGNATURE)))
-		return fail(err, errcap, -EBADMSG, "descriptor: signature annotation over %u bytes",
+		return util_err(err, errcap, -EBADMSG, "descriptor: signature annotation over %u bytes",
 			    SIG_MAX_B64SIG);
 	return 0;
 }
@@ -309,20 +296,20 @@ static int att_tree(const uint8_t *p, size_t n, json **root, char *err, size_t e
 
 	*root = NULL;
 	if (n > SIG_MAX_ATT_MANIFEST)
-		return fail(err, errcap, -E2BIG, "attachment manifest over %u bytes", SIG_MAX_ATT_MANIFEST);
+		return util_err(err, errcap, -E2BIG, "attachment manifest over %u bytes", SIG_MAX_ATT_MANIFEST);
 	if (json_parse((const char *)p, n, root, &jerr) < 0)
-		return fail(err, errcap, -EBADMSG, "attachment manifest: not JSON (%s)",
+		return util_err(err, errcap, -EBADMSG, "attachment manifest: not JSON (%s)",
 			    jerr ? jerr : "too deep");
 	mt = json_get_str(*root, "mediaType");
 	layers = json_get(*root, "layers");
 	if (!json_is_obj(*root) || !known_keys(*root, mk, sizeof mk / sizeof mk[0]))
-		return fail(err, errcap, -EBADMSG, "attachment manifest: unknown members");
+		return util_err(err, errcap, -EBADMSG, "attachment manifest: unknown members");
 	if (!int_ok(json_get(*root, "schemaVersion"), 2, &v) || v != 2)
-		return fail(err, errcap, -EBADMSG, "attachment manifest: schemaVersion is not 2");
+		return util_err(err, errcap, -EBADMSG, "attachment manifest: schemaVersion is not 2");
 	if (json_get(*root, "mediaType") && (!mt || strcmp(mt, REG_MT_OCI_MANIFEST) != 0))
-		return fail(err, errcap, -EBADMSG, "attachment manifest: not an OCI image manifest");
+		return util_err(err, errcap, -EBADMSG, "attachment manifest: not an OCI image manifest");
 	if (!json_is_arr(layers) || json_count(layers) > SIG_MAX_LAYERS)
-		return fail(err, errcap, -EBADMSG, "attachment manifest: layers missing or over %u",
+		return util_err(err, errcap, -EBADMSG, "attachment manifest: layers missing or over %u",
 			    SIG_MAX_LAYERS);
 	return 0;
 }
@@ -473,7 +460,7 @@ int sig_att_build(const uint8_t *old, size_t oldn, const struct sig_new_layer *l
 			}
 		}
 		if (rc == 0 && json_count(layers) >= SIG_MAX_LAYERS)
-			rc = fail(err, errcap, -E2BIG, "attachment already has %u layers",
+			rc = util_err(err, errcap, -E2BIG, "attachment already has %u layers",
 				  SIG_MAX_LAYERS);
 	}
 	if (rc == 0)
@@ -496,12 +483,12 @@ int sig_att_fetch(struct reg_client *c, const char *repo, const char *digest, co
 
 	*nlayers = 0;
 	if (rc < 0)
-		return fail(err, errcap, -EINVAL, "not an image digest: %.80s", digest);
+		return util_err(err, errcap, -EINVAL, "not an image digest: %.80s", digest);
 	rc = reg_get_manifest(c, repo, tag, NULL, NULL, &body, &len, d, mt);
 	if (rc == -ENOENT)
-		return fail(err, errcap, rc, "no %s attachment for %s in %.255s", suffix, digest, repo);
+		return util_err(err, errcap, rc, "no %s attachment for %s in %.255s", suffix, digest, repo);
 	if (rc < 0)
-		return fail(err, errcap, rc, "%s", reg_err(c));
+		return util_err(err, errcap, rc, "%s", reg_err(c));
 	rc = sig_att_parse(body, len, layers, nlayers, err, errcap);
 	free(body);
 	return rc;
@@ -520,14 +507,14 @@ int sig_attach(struct reg_client *c, const char *repo, const char *digest, const
 	int rc = sig_tag(digest, suffix, tag, sizeof tag);
 
 	if (rc < 0)
-		return fail(err, errcap, -EINVAL, "not an image digest: %.80s", digest);
+		return util_err(err, errcap, -EINVAL, "not an image digest: %.80s", digest);
 	digest_of(blob, n, bd);
 	rc = reg_get_manifest(c, repo, tag, NULL, NULL, &old, &oldn, od, omt);
 	if (rc == -ENOENT) {
 		old = NULL;
 		rc = 0;
 	} else if (rc < 0) {
-		return fail(err, errcap, rc, "%s", reg_err(c));
+		return util_err(err, errcap, rc, "%s", reg_err(c));
 	}
 	rc = sig_att_build(old, oldn, &l, &cfg, &man, err, errcap);
 	if (rc == 1) {
@@ -538,7 +525,7 @@ int sig_attach(struct reg_client *c, const char *repo, const char *digest, const
 	    (rc = reg_push_blob_mem(c, repo, cfg.data, cfg.len, cd)) == 0)
 		rc = reg_put_manifest(c, repo, tag, REG_MT_OCI_MANIFEST, man.data, man.len, NULL);
 	if (rc < 0 && rc != -EBADMSG && rc != -E2BIG)
-		fail(err, errcap, rc, "%s", reg_err(c));
+		util_err(err, errcap, rc, "%s", reg_err(c));
 out:
 	free(old);
 	buf_free(&cfg);
@@ -557,13 +544,13 @@ int sig_push_signature(struct reg_client *c, const char *repo, const char *ref,
 	int rc = sig_payload(ref, digest, ts, &pl);
 
 	if (rc < 0) {
-		fail(err, errcap, rc, "cannot make the signature payload");
+		util_err(err, errcap, rc, "cannot make the signature payload");
 		goto out;
 	}
 	cry_sha256(pl.data, pl.len, h);
 	rc = sign(sctx, h, sig, sizeof sig, &siglen);
 	if (rc < 0) {
-		fail(err, errcap, rc, "signing the image payload failed");
+		util_err(err, errcap, rc, "signing the image payload failed");
 		goto out;
 	}
 	rc = cry_b64_encode(sig, siglen, b64, sizeof b64, &blen);
@@ -585,22 +572,22 @@ static int verify_layer(struct reg_client *c, const char *repo, const struct sig
 	int rc;
 
 	if (l->size > SIG_MAX_PAYLOAD)
-		return fail(err, errcap, -EBADMSG, "payload %s declares %llu bytes", l->digest,
+		return util_err(err, errcap, -EBADMSG, "payload %s declares %llu bytes", l->digest,
 			    (unsigned long long)l->size);
 	if (cry_b64_decode(l->sig, strlen(l->sig), sig, sizeof sig, &siglen) < 0 || siglen == 0)
-		return fail(err, errcap, -EBADMSG, "layer %s: signature annotation is not base64",
+		return util_err(err, errcap, -EBADMSG, "layer %s: signature annotation is not base64",
 			    l->digest);
 	rc = reg_get_blob_mem(c, repo, l->digest, SIG_MAX_PAYLOAD, &pl, &n);
 	if (rc < 0)
-		return fail(err, errcap, rc == -ENOENT ? -EBADMSG : rc, "%s", reg_err(c));
+		return util_err(err, errcap, rc == -ENOENT ? -EBADMSG : rc, "%s", reg_err(c));
 	rc = sig_payload_check(pl, n, digest, want_repo, err, errcap);
 	if (rc == 0) {
 		cry_sha256(pl, n, h);
 		rc = cry_verify_sha256(pub, publen, h, sig, siglen);
 		if (rc == -EINVAL)
-			fail(err, errcap, rc, "the public key is not a PEM public key");
+			util_err(err, errcap, rc, "the public key is not a PEM public key");
 		else if (rc < 0)
-			rc = fail(err, errcap, -EBADMSG, "signature of payload %s does not verify "
+			rc = util_err(err, errcap, -EBADMSG, "signature of payload %s does not verify "
 				  "under the given key", l->digest);
 	}
 	free(pl);
@@ -630,7 +617,7 @@ int sig_verify_signature(struct reg_client *c, const char *repo, const char *wan
 			break;      /* accepted, or an error that is not about this layer */
 	}
 	if (!tried)
-		fail(err, errcap, rc, "the .sig attachment has no %s layer", SIG_MT_SIMPLESIGNING);
+		util_err(err, errcap, rc, "the .sig attachment has no %s layer", SIG_MT_SIMPLESIGNING);
 out:
 	free(ls);
 	return rc;

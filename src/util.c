@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -79,6 +80,23 @@ static void vlog(const char *lvl, const char *fmt, va_list ap)
 LOGFN(log_info, "INFO")
 LOGFN(log_warn, "WARNING")
 LOGFN(log_err, "ERROR")
+
+int util_verr(char *err, size_t errcap, int rc, const char *fmt, va_list ap)
+{
+	if (err && errcap)
+		vsnprintf(err, errcap, fmt, ap);
+	return rc;
+}
+
+int util_err(char *err, size_t errcap, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	rc = util_verr(err, errcap, rc, fmt, ap);
+	va_end(ap);
+	return rc;
+}
 
 int util_read_fd(int fd, size_t max, uint8_t **out, size_t *len)
 {

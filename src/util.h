@@ -33,6 +33,12 @@ extern int log_quiet;
 /* Reads a whole file of at most max bytes into a malloc'd buffer with a
  * trailing NUL (not counted in *len). -ENOENT, -EFBIG (over max), -errno. */
 int util_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Writes a one-line reason into err (if err and errcap) and returns rc: the
+ * error reporting of every module with (err, errcap) parameters. */
+int util_err(char *err, size_t errcap, int rc, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int util_verr(char *err, size_t errcap, int rc, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 /* The same for an open fd (a regular file, read from its current offset). */
 int util_read_fd(int fd, size_t max, uint8_t **out, size_t *len);
 /* Atomic replace (see above). mode e.g. 0600. Returns 0 or -errno. */
