@@ -52,10 +52,9 @@ E2OBJ    := $(APP)/obj/e2fsprogs
 S390_CC  := s390x-linux-gnu-gcc -specs /usr/lib/s390x-linux-musl/musl-gcc.specs
 MKE2FS   := $(APP)/mke2fs
 
-$(E2SRC)/.fetched: | $(HOST_SETUP)
+$(E2SRC)/.fetched: mk/fetch-src.sh | $(HOST_SETUP)
 	rm -rf $(E2SRC) && mkdir -p $(E2SRC)/dl
-	cd $(E2SRC)/dl && apt-get source -qq --download-only e2fsprogs 2>&1 | \
-	  grep -v '^W: Download is performed unsandboxed' || true
+	./mk/fetch-src.sh $(E2SRC)/dl e2fsprogs
 	cd $(E2SRC) && dpkg-source -q -x --no-check $$(ls dl/e2fsprogs_*.dsc | head -n1) e2fsprogs >/dev/null
 	touch $@
 

@@ -24,10 +24,10 @@ deps-locked: $(DEPS_STAMPS)
 	touch $(D)/.all
 
 # Fetch and unpack (with Debian's patches applied) every source package once.
-$(SRC)/.fetched: mk/deps.mk | $(HOST_SETUP)
+$(SRC)/.fetched: mk/deps.mk mk/fetch-src.sh | $(HOST_SETUP)
 	@echo "deps: fetching Debian sources: $(DEB_PKGS)"
 	rm -rf $(SRC) && mkdir -p $(SRC)/dl
-	cd $(SRC)/dl && apt-get source -qq --download-only $(DEB_PKGS) 2>&1 | grep -v '^W: Download is performed unsandboxed' || true
+	./mk/fetch-src.sh $(SRC)/dl $(DEB_PKGS)
 	cd $(SRC) && for p in $(DEB_PKGS); do \
 	  dsc=$$(ls dl/$${p}_*.dsc | head -n1); [ -n "$$dsc" ] || { echo "deps: no source for $$p" >&2; exit 1; }; \
 	  dpkg-source -q -x --no-check "$$dsc" "$$p" >/dev/null || exit 1; done

@@ -4,6 +4,10 @@
 # Idempotent: does nothing when every package is present. Called by the Makefile
 # (stamp build/.host-setup) so a fresh machine needs only `make demo` / `make check`.
 set -eu
+# One at a time: `make -j` reaches this from more than one rule.
+if [ -z "${SBS_SETUP_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+	SBS_SETUP_LOCKED=1 exec flock /tmp/sbs-setup-host.lock "$0" "$@"
+fi
 
 # build: compilers, the s390x cross toolchain, Debian source tooling
 # tests: independent judges and real peers (openssl, curl, python3 ssl, jq,
