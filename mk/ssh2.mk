@@ -59,7 +59,7 @@ ifndef SSH2_DEV
 $(D)/.all: mk/ssh2.mk
 endif
 
-$(SRC)/.libssh2: mk/ssh2.mk | $(HOST_SETUP)
+$(SRC)/.libssh2: mk/ssh2.mk $(SRC)/.fetched | $(HOST_SETUP)
 	@echo "deps: fetching Debian source libssh2 $(SSH2_DEB_VER)"
 	rm -rf $(SSH2_SRC) $(SRC)/dl-libssh2 && mkdir -p $(SRC)/dl-libssh2
 	cd $(SRC)/dl-libssh2 && { apt-get source -qq --download-only libssh2=$(SSH2_DEB_VER) 2>&1 | \
