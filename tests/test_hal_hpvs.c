@@ -7,9 +7,14 @@
  * a child in its own mount namespace (unshare(CLONE_NEWNS), mounts private),
  * so nothing is mounted where other processes could see it; where the
  * kernel refuses a mount namespace the child says so and those checks are
- * reported as skipped, not passed. Run as root (make check is).
+ * reported as skipped, not passed. Then the endpoint's answer when a
+ * protected guest has no /dev/uv in its container (hal.h: -ENODEV). Run as
+ * root (make check is).
  */
+#include "api_attest.h"
 #include "hal.h"
+#include "json.h"
+#include "keeper.h"
 #include "tutil.h"
 #include "util.h"
 
@@ -208,6 +213,42 @@ static void test_attest(void)
 	}
 }
 
+/* GET /attestation when the guest is protected but attest says -ENODEV. */
+static int t_prot(void)
+{
+	return 1;
+}
+
+static int t_nodev(const uint8_t *user, size_t ulen, struct buf *out)
+{
+	(void)user;
+	(void)ulen;
+	(void)out;
+	return -ENODEV;
+}
+
+static void test_endpoint_nodev(void)
+{
+	static const struct hal th = { .name = "t", .protected_guest = t_prot, .attest = t_nodev };
+	char keys[300];
+	struct srv_reply r;
+	json *j = NULL;
+	const char *e;
+
+	snprintf(keys, sizeof keys, "%s/keys", root);
+	CHECK(keeper_open(keys, util_rng, NULL) == 0);
+	memset(&r, 0, sizeof r);
+	api_attest("/attestation?nonce=c0ffee", &th, &r);
+	CHECK(r.status == 503);
+	CHECK(json_parse((const char *)r.body.data, r.body.len, &j, NULL) == 0);
+	CHECK(json_bool(json_get(j, "protected")) == 1);
+	CHECK((e = json_get_str(j, "error")) && strcmp(e, API_ATTEST_NO_DEVICE) == 0);
+	CHECK(json_get(j, "evidence") == NULL);
+	json_free(j);
+	buf_free(&r.body);
+	keeper_close();
+}
+
 int main(void)
 {
 	log_quiet = 1;
@@ -219,6 +260,7 @@ int main(void)
 	test_volume_errors();
 	test_mounts();
 	test_attest();
+	test_endpoint_nodev();
 	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tu_done("test_hal_hpvs");
 }
