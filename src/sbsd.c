@@ -285,5 +285,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* The HALs read theirs (hpvs: SBS_APPLIANCE_SECRET, SBS_ATTEST_REQUEST)
+	 * from the environment: an env file's lines join it, as under PID 1;
+	 * the environment still wins. */
+	for (size_t i = 0; i < nenvf; i++)
+		setenv(envf[i].name, envf[i].value, 0);
 	return serve();
 }

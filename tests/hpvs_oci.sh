@@ -233,6 +233,22 @@ if [ -x "$NATIVE" ] && file -b "$NATIVE" | grep -q x86-64; then
 	grep -q '^SBS_HAL=hpvs$' native-environ.txt || fail "not the workload's environ"
 	grep -qi -- "$SECRET_HEX" native-environ.txt && fail "the secret is still in /proc/<pid>/environ"
 	kill -TERM "$N1"
+	wait "$NPID" 2>/dev/null || true
 	ok "native sbsd (hal hpvs): SBS_APPLIANCE_SECRET's text is wiped from /proc/<pid>/environ"
+	# the secret in an --env-file instead (an HPVS env section as a file)
+	printf 'SBS_APPLIANCE_SECRET: "%s"\n' "$SECRET_HEX" >hpvs.env
+	mapfile -t NOSEC < <(printf '%s\n' "${WENV[@]}" | grep -v '^SBS_APPLIANCE_SECRET=')
+	env -i "${NOSEC[@]}" SBS_PORT=0 SBS_LISTEN=127.0.0.1 SBS_DATA_DIR="$TMP/nmnt" \
+		unshare -m --kill-child --propagation private sh -c \
+		'mount --bind "$1" "$2" && exec "$3" --env-file "$4"' sh "$TMP/nvol" "$TMP/nmnt" \
+		"$NATIVE" "$TMP/hpvs.env" >"$NLOG" 2>&1 &
+	NPID=$!
+	PIDS+=("$NPID")
+	for i in $(seq 1 300); do grep -q 'listening on' "$NLOG" && break; sleep 0.1; done
+	grep -q 'listening on' "$NLOG" || fail "native sbsd with the secret in --env-file did not start"
+	grep -qi -- "$SECRET_HEX" "$NLOG" && fail "the secret is in the log"
+	kill -TERM "$(pgrep -P "$NPID" | head -n1)"
+	wait "$NPID" 2>/dev/null || true
+	ok "native sbsd (hal hpvs) takes SBS_APPLIANCE_SECRET from --env-file too"
 fi
 echo "hpvs_oci: $n checks passed"
