@@ -6,9 +6,10 @@
  * data volume with the contract's two seeds, mounted it and bind-mounted it
  * into this container; the env comes from the contract through the compose
  * file's `environment:`. So this backend mounts nothing, formats nothing and
- * has no PID-1 duties (sbsd.c does not take the appliance path when SBS_HAL
- * is set; the server's tick reaps every child, so it is a sound PID 1 of a
- * container). docs/hpvs.md is the user's view.
+ * has no PID-1 duties (sbsd.c takes the appliance path as PID 1 only when
+ * SBS_HAL is unset or "se"; the server's tick reaps every child and SIGTERM
+ * stops it, which is all a container's PID 1 owes). docs/hpvs.md is the
+ * user's view.
  *
  * Data directory: SBS_DATA_DIR (absolute; default HPVS_VOLUME, "/data", the
  * compose file's volume target) must be the root of a mount: statx(2)
