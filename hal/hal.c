@@ -10,10 +10,12 @@
 
 extern const struct hal hal_sim;
 extern const struct hal hal_se;
+extern const struct hal hal_hpvs;
 
 static const struct hal *const backends[] = {
 	&hal_sim,
 	&hal_se,
+	&hal_hpvs,
 };
 
 const struct hal *hal_select(const char *name)

@@ -9,7 +9,9 @@
  *         unless SBS_APPLIANCE_SECRET_FILE says otherwise).
  *   se    sbsd as PID 1 of the s390x appliance (hal_se.c): LUKS2 volume on
  *         /dev/vda, secret from the SE image's env, attestation via /dev/uv.
- *   hpvs  (later) HPVS container workload: the runtime mounted the volume.
+ *   hpvs  sbsd as an HPVS container workload (hal_hpvs.c): the runtime
+ *         mounted the (LUKS) volume, the env comes from the contract, the
+ *         appliance secret is SBS_APPLIANCE_SECRET of the contract's env.
  *
  * The appliance secret is one half of the state-image key (the other is the
  * client's SECRET); it is secret and never leaves sbsd.
@@ -39,11 +41,15 @@ struct hal {
 	int (*protected_guest)(void);
 	/* Attestation evidence binding user (1..256 bytes): appends a pvattest
 	 * exchange file (hal/uv.h) to out. -ENOTSUP when not a protected guest,
-	 * -ENOKEY when no attestation request was deployed, else -errno. */
+	 * -ENOKEY when no attestation request was deployed, -ENODEV when protected
+	 * but the device is not available (hpvs: no /dev/uv in the container),
+	 * else -errno. */
 	int (*attest)(const uint8_t *user, size_t ulen, struct buf *out);
+	/* SBS_DATA_DIR when it is unset; NULL = sbsd's "./sbs-data". */
+	const char *default_data_dir;
 };
 
-/* "sim" (and later "se", "hpvs"); NULL if unknown. */
+/* "sim", "se" or "hpvs"; NULL if unknown. */
 const struct hal *hal_select(const char *name);
 
 #endif

@@ -150,5 +150,31 @@ se-image: appliance
 	 "$$@" -i $(APP)/vmlinuz -r $(APP)/se-initrd -p $(APP)/se-cmdline \
 	   $(foreach k,$(SE_HOSTKEYS),-k $(k)) -o $(APP)/sbs-se.img && echo "se-image: $(APP)/sbs-se.img"
 
-oci:
-	@echo "oci: not implemented yet (needs hal/hal_hpvs.c; see docs/appliance.md)" >&2; exit 1
+# oci: sbsd as an HPVS container workload (docs/hpvs.md). The OCI image
+# archive (linux/s390x, FROM scratch: the stripped static sbsd, a CA bundle,
+# /data, /tmp; Entrypoint /sbsd, Env SBS_HAL=hpvs), a second build that must
+# be byte-identical, then build/appliance/hpvs/: docker-compose.yml with the
+# image pinned by digest (OCI_REPO@sha256:...), compose.tgz (reproducible)
+# and compose.b64, the value of the contract's workload.compose.archive.
+OCI_TAR   := $(APP)/sbs-oci.tar
+OCI_CA    ?= /etc/ssl/certs/ca-certificates.crt
+OCI_REPO  ?= us.icr.io/YOUR-NAMESPACE/sbs
+OCI_IN    := $(APP)/sbsd rootfs/hpvs/mkoci.sh $(OCI_CA)
+$(OCI_TAR): $(OCI_IN)
+	rootfs/hpvs/mkoci.sh $@ $(APP)/sbsd $(SBS_VERSION) $(OCI_CA)
+
+oci: $(OCI_TAR) rootfs/hpvs/docker-compose.yml
+	@rootfs/hpvs/mkoci.sh $(APP)/sbs-oci.check.tar $(APP)/sbsd $(SBS_VERSION) $(OCI_CA)
+	@a=$$(sha256sum < $(OCI_TAR) | cut -d' ' -f1); \
+	 b=$$(sha256sum < $(APP)/sbs-oci.check.tar | cut -d' ' -f1); rm -f $(APP)/sbs-oci.check.tar; \
+	 if [ "$$a" = "$$b" ]; then echo "oci: $(OCI_TAR) sha256 $$a (reproducible: a second build is identical)"; \
+	 else echo "oci: $(OCI_TAR) NOT reproducible: $$a vs $$b" >&2; exit 1; fi
+	@mkdir -p $(APP)/hpvs
+	@d=$$(tar -xOf $(OCI_TAR) index.json | jq -r '.manifests[0].digest'); \
+	 sed "s|@SBS_IMAGE@|$(OCI_REPO)@$$d|" rootfs/hpvs/docker-compose.yml > $(APP)/hpvs/docker-compose.yml; \
+	 echo "oci: image manifest $$d ($(OCI_REPO)@$$d in $(APP)/hpvs/docker-compose.yml)"
+	@tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=ustar \
+	   -C $(APP)/hpvs -cf - docker-compose.yml | gzip -n -9 > $(APP)/hpvs/compose.tgz
+	@base64 -w0 $(APP)/hpvs/compose.tgz > $(APP)/hpvs/compose.b64
+	@echo "oci: $(APP)/hpvs/compose.b64: the contract's workload.compose.archive ($$(stat -c %s $(APP)/hpvs/compose.b64) bytes)"
+	@echo "oci: $(OCI_TAR) $$(stat -c %s $(OCI_TAR)) bytes (sbsd $$(stat -c %s $(APP)/sbsd) bytes); push: skopeo copy oci-archive:$(OCI_TAR) docker://$(OCI_REPO):$(SBS_VERSION)"

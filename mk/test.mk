@@ -59,6 +59,12 @@ s390x-smoke: $(B)/sbsd $(B)/sbs
 	@echo "== s390x binaries under qemu-s390x-static"
 	@file $(B)/sbsd | grep -q 'IBM S/390' || { echo "sbsd is not an s390x binary" >&2; exit 1; }
 	SBSD=$(CURDIR)/$(B)/sbsd SBS=$(CURDIR)/$(B)/sbs RUN="$(RUN)" TARGET=$(TARGET) timeout 900 bash tests/it_api.sh
+	@echo "== the HPVS image (make oci) and its workload: tests/hpvs_oci.sh"
+	@$(MAKE) --no-print-directory TARGET=x86_64 build/x86_64/sbsd build/x86_64/sbs
+	@$(MAKE) --no-print-directory oci
+	OCI=$(CURDIR)/build/appliance/sbs-oci.tar COMPOSE=$(CURDIR)/build/appliance/hpvs/docker-compose.yml \
+	  SBSD=$(CURDIR)/build/appliance/sbsd SBS=$(CURDIR)/build/x86_64/sbs SBS_VERSION=$(SBS_VERSION) \
+	  timeout 600 bash tests/hpvs_oci.sh
 
 fuzz:
 	$(MAKE) TARGET=fuzz $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/tests/%)

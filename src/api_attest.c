@@ -132,6 +132,8 @@ void api_attest(const char *target, const struct hal *hal, struct srv_reply *r)
 				     "(base64 of a `pvattest create` file) in the deploy-time env");
 	else if (rc == -ENOTSUP)
 		reply_err(r, 503, 0, API_ATTEST_NOT_PROTECTED);
+	else if (rc == -ENODEV)
+		reply_err(r, 503, 1, API_ATTEST_NO_DEVICE);
 	else if (rc < 0)
 		reply_err(r, 500, 1, "attestation failed (the reason is on the appliance console)");
 	else

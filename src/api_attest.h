@@ -15,6 +15,8 @@
  *   503 {"protected": false, "error": "not protected: /sys/firmware/uv/
  *        prot_virt_guest is 0 or absent"}   (QEMU, the sim HAL)
  *   503 {"protected": true, "error": "no attestation request deployed ..."}
+ *   503 {"protected": true, "error": "attestation is not available in this
+ *        runtime: no /dev/uv in the container"}   (hal hpvs, protected VM)
  *   500 {"error": "attestation failed ..."}   (the reason is on the console)
  * Nothing in a reply is secret.
  */
@@ -26,6 +28,8 @@
 
 #define API_ATTEST_NOT_PROTECTED \
 	"not protected: /sys/firmware/uv/prot_virt_guest is 0 or absent"
+#define API_ATTEST_NO_DEVICE \
+	"attestation is not available in this runtime: no /dev/uv in the container"
 
 /* target: the request target with its query string. */
 void api_attest(const char *target, const struct hal *hal, struct srv_reply *r);

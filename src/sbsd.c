@@ -10,7 +10,8 @@
  *   CLIENT_CRT  optional: accepted for compatibility, must verify against CLIENT_CA
  *   SERVER_CRT, SERVER_KEY  optional pair; without them the CSR bootstrap runs
  * Plain variables: SBS_HOSTNAME (default localhost), SBS_PORT (443),
- * SBS_LISTEN (0.0.0.0), SBS_DATA_DIR (./sbs-data), SBS_HAL (sim), SBS_CA_BUNDLE.
+ * SBS_LISTEN (0.0.0.0), SBS_DATA_DIR (./sbs-data; the HAL may name another),
+ * SBS_HAL (sim; se as PID 1 when unset; hpvs in a container), SBS_CA_BUNDLE.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -51,11 +52,15 @@ static void usage(FILE *f)
 		"  SBS_HOSTNAME  DNS name of this server (default localhost)\n"
 		"  SBS_PORT      TCP port (default 443)\n"
 		"  SBS_LISTEN    listen address (default 0.0.0.0)\n"
-		"  SBS_DATA_DIR  data directory (default ./sbs-data)\n"
+		"  SBS_DATA_DIR  data directory (default ./sbs-data; hpvs: /data, which must\n"
+		"                be the volume the runtime mounted)\n"
 		"  SBS_CA_BUNDLE trust anchors (PEM) for git and registries over https\n"
 		"                (default /etc/ssl/certs/ca-certificates.crt)\n"
-		"  SBS_HAL       hardware abstraction: sim (default), se (the appliance; set\n"
-		"                by sbsd itself when it runs as PID 1)\n");
+		"  SBS_HAL       hardware abstraction: sim (default, a developer's host),\n"
+		"                se (the s390x appliance; the default when sbsd is PID 1 and\n"
+		"                SBS_HAL is unset), hpvs (an IBM Hyper Protect Virtual Servers\n"
+		"                container workload: no PID-1 duties, SBS_APPLIANCE_SECRET\n"
+		"                from the contract env)\n");
 }
 
 /* Parses one env-file line in place: NAME=value or NAME: "value". */
@@ -160,9 +165,10 @@ static void raise_nofile(void)
 
 static int serve(void)
 {
-	struct hal_cfg hc = { .data_dir = cfg("SBS_DATA_DIR", "./sbs-data"),
-			      .secret_file = cfg("SBS_APPLIANCE_SECRET_FILE", NULL) };
 	const struct hal *hal = hal_select(cfg("SBS_HAL", "sim"));
+	const char *ddef = hal && hal->default_data_dir ? hal->default_data_dir : "./sbs-data";
+	struct hal_cfg hc = { .data_dir = cfg("SBS_DATA_DIR", ddef),
+			      .secret_file = cfg("SBS_APPLIANCE_SECRET_FILE", NULL) };
 	struct tlsid_cfg tc = { .hostname = cfg("SBS_HOSTNAME", "localhost") };
 	struct srv_cfg sc = { .listen = cfg("SBS_LISTEN", "0.0.0.0"), .handler = api_handle,
 			      .tick = api_tick };
@@ -199,7 +205,7 @@ static int serve(void)
 		return 2;
 	}
 	if (!hal) {
-		fprintf(stderr, "sbsd: unknown SBS_HAL (known: sim, se)\n");
+		fprintf(stderr, "sbsd: unknown SBS_HAL (known: sim, se, hpvs)\n");
 		return 2;
 	}
 	tc.client_ca = ca;
@@ -208,7 +214,7 @@ static int serve(void)
 	tc.server_key = skey;
 	tc.server_key_len = skey_len;
 	if ((rc = hal->open(&hc)) < 0) {
-		log_err("hal %s: cannot open the data directory: %s", hal->name, strerror(-rc));
+		log_err("hal %s: cannot start: %s", hal->name, strerror(-rc));
 		return 1;
 	}
 	tc.data_dir = hal->data_dir();
@@ -254,9 +260,15 @@ static int appliance(void)
 	return serve();
 }
 
+/* PID 1 is the appliance's init unless SBS_HAL names another backend: a
+ * container runtime starts its entrypoint as PID 1 too (hal hpvs), and there
+ * sbsd must not mount, configure the network or power off; the server reaps
+ * every child (api_tick), which is all a container's PID 1 owes. */
 int main(int argc, char **argv)
 {
-	if (getpid() == 1)
+	const char *h = getenv("SBS_HAL");
+
+	if (getpid() == 1 && (!h || !*h || !strcmp(h, "se")))
 		return appliance();
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -273,5 +285,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	/* The HALs read theirs (hpvs: SBS_APPLIANCE_SECRET, SBS_ATTEST_REQUEST)
+	 * from the environment: an env file's lines join it, as under PID 1;
+	 * the environment still wins. */
+	for (size_t i = 0; i < nenvf; i++)
+		setenv(envf[i].name, envf[i].value, 0);
 	return serve();
 }
