@@ -19,6 +19,10 @@
  *                passphrase is hex SHA-256 of workload seed || env seed)
  *   SBS_APPLIANCE_SECRET  64 hex digits, the appliance half of the state
  *                image key under QEMU (under SE it is sealed in the image)
+ *   SBS_ATTEST_REQUEST  base64 of the `pvattest create` request file, when
+ *                ATTEST_REQUEST_FILE (config) or --attest-request-file names
+ *                one (docs/attestation.md); it is encrypted to the host key
+ *                and not secret, but the env must be rebuilt for a new one
  *
  * The seeds and the appliance secret are kept in the config file
  * (APPLIANCE_WORKLOAD_SEED, APPLIANCE_ENV_SEED, APPLIANCE_SECRET), generated
@@ -126,9 +130,10 @@ static int cpio_entry(struct buf *b, unsigned ino, unsigned mode, const char *na
 	return rc;
 }
 
-/* Appends NAME=base64(file) when the file exists (or must exist). */
-static int env_pem(struct buf *env, const char *name, const char *path, int required,
-		   size_t cut_after_cert)
+/* Appends NAME=base64(file of at most max bytes) when the file exists (or
+ * must exist). */
+static int env_file(struct buf *env, const char *name, const char *path, int required,
+		    size_t max, size_t cut_after_cert)
 {
 	uint8_t *p = NULL;
 	size_t len = 0;
@@ -137,7 +142,7 @@ static int env_pem(struct buf *env, const char *name, const char *path, int requ
 
 	if (!required && !cli_exists(path))
 		return 0;
-	if ((rc = cli_read(path, CERT_MAX_PEM + KEY_MAX_PEM, name, &p, &len)) < 0)
+	if ((rc = cli_read(path, max, name, &p, &len)) < 0)
 		return rc;
 	if (cut_after_cert) {
 		static const char end[] = "-----END CERTIFICATE-----\n";
@@ -155,8 +160,15 @@ static int env_pem(struct buf *env, const char *name, const char *path, int requ
 	return rc;
 }
 
+static int env_pem(struct buf *env, const char *name, const char *path, int required,
+		   size_t cut_after_cert)
+{
+	return env_file(env, name, path, required, CERT_MAX_PEM + KEY_MAX_PEM, cut_after_cert);
+}
+
 static int env_build(struct cli *c, struct buf *env)
 {
+	const char *req = cli_param_nonempty(c, "attest_request_file");
 	char val[NSEEDS][APP_SEED_HEX + 1], crt[PATH_MAX_SBS], key[PATH_MAX_SBS];
 	int rc;
 
@@ -181,6 +193,9 @@ static int env_build(struct cli *c, struct buf *env)
 	for (size_t i = 0; rc == 0 && i < NSEEDS; i++)
 		rc = buf_printf(env, "%s=%s\n", seeds[i].env_name, val[i]);
 	wipe(val, sizeof val);
+	/* base64 grows it by 4/3: a file over 3/4 of the env cannot fit */
+	if (rc == 0 && req)
+		rc = env_file(env, "SBS_ATTEST_REQUEST", req, 1, INIT_MAX_ENV / 4 * 3, 0);
 	return rc;
 }
 

@@ -70,7 +70,10 @@ static const struct command commands[] = {
 	  "appliance initramfs. The seeds (APPLIANCE_WORKLOAD_SEED, APPLIANCE_ENV_SEED,\n"
 	  "APPLIANCE_SECRET) are generated and saved in the config on first use; they are\n"
 	  "secret and never printed. See docs/appliance.md.\n"
-	  "Config: HOSTNAME, CAPATH, CLIENT_CRT_KEY, CERTPATH. Flags: --out FILE.\n"
+	  "With ATTEST_REQUEST_FILE (or --attest-request-file) the env also carries that\n"
+	  "`pvattest create` request as SBS_ATTEST_REQUEST (docs/attestation.md).\n"
+	  "Config: HOSTNAME, CAPATH, CLIENT_CRT_KEY, CERTPATH, ATTEST_REQUEST_FILE.\n"
+	  "Flags: --out FILE, --attest-request-file FILE.\n"
 	  "Writes: FILE (default ./sbs-appliance-env.cpio), the config (seeds, once).\n" },
 	{ "attest", cli_cmd_attest, 1,
 	  "save Secure Execution attestation evidence (GET /attestation)",
@@ -218,6 +221,7 @@ static const struct flag flags[] = {
 	{ "email", F_VAL, 0, "ADDR", "accepted for compatibility, unused" },
 	{ "isv-secrets", F_COUNT, offsetof(struct cli, isv_secrets), NULL, "accepted for compatibility, unused" },
 	{ "out", F_VAL, 0, "FILE", "`appliance-env`, `attest`: output file" },
+	{ "attest-request-file", F_VAL, 0, "FILE", "`appliance-env`: pvattest request for SBS_ATTEST_REQUEST" },
 	{ "nonce", F_VAL, 0, "HEX", "`attest`: nonce (1 to 64 bytes in hex)" },
 	{ "rsa", F_COUNT, offsetof(struct cli, rsa), NULL, "create-*-cert: RSA-2048 keys instead of ECDSA P-256" },
 };

@@ -247,4 +247,32 @@ openssl x509 -in "$D/server-cert.pem" -noout -ext subjectAltName | grep -q "DNS:
 	fail "a changed HOSTNAME did not regenerate the server certificate"
 ok "create-server-cert regenerates when HOSTNAME changes"
 
+# ---- appliance-env: the pvattest request rides in the env as SBS_ATTEST_REQUEST ----
+mkdir -p "$TMP/app" && cd "$TMP/app"
+mkcfg cfg.json
+sbs create-client-cert --env cfg.json || fail "create-client-cert (appliance dir) failed"
+head -c 3000 /dev/urandom >req.bin
+sbs appliance-env --env cfg.json --out env.cpio --attest-request-file req.bin ||
+	fail "appliance-env --attest-request-file failed"
+cpio -i --quiet --to-stdout etc/sbs/env <env.cpio >env.txt 2>/dev/null || fail "env.cpio is not a cpio holding etc/sbs/env"
+sed -n 's/^SBS_ATTEST_REQUEST=//p' env.txt | base64 -d >req.back || fail "SBS_ATTEST_REQUEST is not base64"
+cmp -s req.bin req.back || fail "SBS_ATTEST_REQUEST does not decode to the request file"
+grep -q '^SBS_WORKLOAD_SEED=' env.txt || fail "the env lost its seeds"
+jq '.ATTEST_REQUEST_FILE = "req.bin"' cfg.json >cfg2.json
+sbs appliance-env --env cfg2.json --out env2.cpio || fail "appliance-env with ATTEST_REQUEST_FILE failed"
+cpio -i --quiet --to-stdout etc/sbs/env <env2.cpio | grep -q '^SBS_ATTEST_REQUEST=' ||
+	fail "ATTEST_REQUEST_FILE in the config did not reach the env"
+sbs appliance-env --env cfg.json --out env3.cpio || fail "appliance-env without a request file failed"
+cpio -i --quiet --to-stdout etc/sbs/env <env3.cpio | grep -q '^SBS_ATTEST_REQUEST=' &&
+	fail "SBS_ATTEST_REQUEST present without a request file"
+sbs appliance-env --env cfg.json --out env4.cpio --attest-request-file missing.bin &&
+	fail "appliance-env accepted a missing request file"
+[ ! -e env4.cpio ] || fail "a failed appliance-env left env4.cpio"
+head -c 60000 /dev/zero >big.bin
+sbs appliance-env --env cfg.json --out env5.cpio --attest-request-file big.bin &&
+	fail "appliance-env accepted a request that cannot fit the env"
+[ ! -e env5.cpio ] || fail "a failed appliance-env left env5.cpio"
+ok "appliance-env: --attest-request-file / ATTEST_REQUEST_FILE put the request in the env as base64; missing or oversize files refused, nothing written"
+cd "$TMP"
+
 echo "all $n checks passed"
