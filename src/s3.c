@@ -356,14 +356,14 @@ static int auth_hdrs(struct s3 *s, const struct call *q, const char *path, struc
 	if (q->md5_b64)
 		h->h[h->n++] = (struct hcl_hdr){ "Content-MD5", q->md5_b64 };
 	if (s->bearer) {
-		char tok[IAM_MAX_TOKEN + 1];
+		char tok[IAM_MAX_TOKEN + 1], ierr[256];
 		rc = iam_token(c->auth_endpoint, c->api_key, c->ca_pem, c->ca_len, c->log_fd, tok,
-			       sizeof tok, s->err, s->errcap);
+			       sizeof tok, ierr, sizeof ierr);
 		if (rc == 0)
 			snprintf(h->auth, sizeof h->auth, "Bearer %s", tok);
 		wipe(tok, sizeof tok);
 		if (rc < 0)
-			return rc;
+			return seterr(s, rc, "%s s3://%s/%s: %s", q->op, c->bucket, q->key, ierr);
 		if (set(c->resource_crn))
 			h->h[h->n++] = (struct hcl_hdr){ "ibm-service-instance-id", c->resource_crn };
 	} else {
