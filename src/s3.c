@@ -253,12 +253,12 @@ int s3_check(const struct s3_cfg *c, char *err, size_t errcap)
 		return util_err(err, errcap, -EINVAL, "bucket %s: no COS endpoint (*_COS_ENDPOINT)",
 				c->bucket);
 	rc = hcl_url_parse(c->endpoint, &u);
-	if (rc == 0 && (u.has_userinfo || strchr(u.path, '?')))
+	if (rc == 0 && (u.has_userinfo || strcmp(u.path, "/") != 0))
 		rc = -EINVAL;
 	hcl_url_wipe(&u);
 	if (rc < 0)
-		return util_err(err, errcap, -EINVAL, "bucket %s: the COS endpoint is not an "
-				"http(s) URL without credentials or query", c->bucket);
+		return util_err(err, errcap, -EINVAL, "bucket %s: the COS endpoint must be an "
+				"http(s)://host[:port] URL (no credentials, path or query)", c->bucket);
 	if (set(c->api_key)) {
 		if (!set(c->auth_endpoint))
 			return util_err(err, errcap, -EINVAL, "bucket %s: an API key needs an IAM "
@@ -446,22 +446,21 @@ static int call(struct s3 *s, const struct call *q, struct hcl_resp *resp)
 	int rc, renewed = 0;
 	char code[48];
 
-	for (unsigned a = 0;; a++) {
+	for (unsigned a = 0;;) {
 		rc = send1(s, q, resp);
 		if (rc == 0 && s->bearer && !renewed && (resp->status == 401 || resp->status == 403)) {
 			iam_forget();             /* expired or revoked before we thought */
 			renewed = 1;
 			hcl_resp_free(resp);
-			a--;
-			continue;
+			continue;                 /* not counted as a retry */
 		}
 		if (!(rc < 0 ? transient(rc) : resp->status >= 500 || resp->status == 429) ||
-		    a >= s->retries)
+		    a++ >= s->retries)
 			break;
 		if (s->c->log_fd >= 0)
 			dprintf(s->c->log_fd, "s3: %s s3://%s/%s: %s%d; retry %u/%u in %u ms\n", q->op,
 				s->c->bucket, q->key, rc < 0 ? "error " : "HTTP ",
-				rc < 0 ? rc : resp->status, a + 1, s->retries, delay);
+				rc < 0 ? rc : resp->status, a, s->retries, delay);
 		hcl_resp_free(resp);
 		pause_ms(delay);
 		delay = delay * 2 > S3_MAX_BACKOFF_MS ? S3_MAX_BACKOFF_MS : delay * 2;

@@ -244,6 +244,10 @@ static void config(void)
 	CHECK(s3_check(&c, err, sizeof err) == -EINVAL && strstr(err, "AUTH_ENDPOINT"));
 	c.auth_endpoint = "https://iam.example/identity/token";
 	CHECK(s3_check(&c, err, sizeof err) == 0 && !strstr(err, "k\""));
+	c.endpoint = "https://s3.example:8443/";
+	CHECK(s3_check(&c, err, sizeof err) == 0);
+	c.endpoint = "https://s3.example/prefix";
+	CHECK(s3_check(&c, err, sizeof err) == -EINVAL);
 	c.endpoint = "https://user:pw@s3.example";
 	CHECK(s3_check(&c, err, sizeof err) == -EINVAL && !strstr(err, "pw"));
 }
