@@ -156,6 +156,8 @@ int s3_xml_text(const uint8_t *p, size_t n, const char *name, char *out, size_t 
 			continue;
 		}
 		x.i++;
+		if (found[0] == 1 && x.i < x.n && (x.p[x.i] == '?' || x.p[x.i] == '!'))
+			found[0] = 0;             /* markup inside the text: not a plain leaf */
 		if (x.i < x.n && x.p[x.i] == '?')
 			rc = xr_skip_to(&x, "?>");
 		else if (x.i + 3 <= x.n && memcmp(x.p + x.i, "!--", 3) == 0)

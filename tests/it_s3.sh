@@ -7,8 +7,9 @@
 # checked by botocore (an independent implementation), Content-MD5 and
 # x-amz-content-sha256 checked against the bodies, fault injection, and
 # multipart abort on s3rver's store. Both over TLS with a CA of the test's
-# own (SBS_CA_BUNDLE). Parts are lowered to 2 KiB (SBS_S3_PART_SIZE, a test
-# knob) so a small manifest and a state image go up in several parts.
+# own (SBS_CA_BUNDLE). Tokens live 70 s, so sbsd caches one for 10 s (it
+# renews 60 s before expiry). Parts are lowered to 2 KiB (SBS_S3_PART_SIZE,
+# a test knob) so a small manifest and a state image go up in several parts.
 #
 # Asserted: a build's manifest lands in the bucket byte-identical to what
 # GET /manifest serves (HMAC keys, SigV4); get-state-image uploads and
@@ -57,7 +58,7 @@ HMAC_SECRET="hmacsecret-Do-Not-Leak-$RANDOM$RANDOM"
 CRN="crn:v1:bluemix:public:cloud-object-storage:global:a/1234:5678::"
 COSLOG=$TMP/cos.log
 : >"$COSLOG"
-COS_APIKEY=$APIKEY COS_CRN=$CRN COS_HMAC_ID=$HMAC_ID COS_HMAC_SECRET=$HMAC_SECRET COS_TTL=63 \
+COS_APIKEY=$APIKEY COS_CRN=$CRN COS_HMAC_ID=$HMAC_ID COS_HMAC_SECRET=$HMAC_SECRET COS_TTL=70 \
 	$PYTHON "$TESTS_DIR/cosfake.py" "$IAMP" "$S3P" "$S3UP" "$S3DIR" "$COSLOG" \
 	"$TMP/reg-tls/server.pem" "$TMP/reg-tls/server.key" >cosfake.out 2>&1 &
 PIDS+=($!)
@@ -189,7 +190,7 @@ grep -q "BEARER ok" "$COSLOG" || fail "no bearer-authenticated request"
 ok "get-state-image: s3://sbs-state/$SN holds {name, export_tag, state}; ./$SN the metadata; one IAM exchange"
 sbs get-state-image --env sbs-config.json || fail "get-state-image 2"
 [ "$(count 'IAM issue')" = 1 ] || fail "the token was not cached ($(count 'IAM issue') exchanges)"
-sleep 4
+sleep 11
 sbs get-state-image --env sbs-config.json || fail "get-state-image 3"
 [ "$(count 'IAM issue')" = 2 ] || fail "the token was not refreshed near expiry ($(count 'IAM issue') exchanges)"
 cosmode expire

@@ -171,6 +171,9 @@ static void xml(void)
 	CHECK(xt("<Error><Code", "Code", t, sizeof t) == -EPROTO);
 	CHECK(xt("<Error><!-- <Code>no</Code> --><Code>yes</Code></Error>", "Code", t, sizeof t) == 3);
 	CHECK(s3_xml_text((const uint8_t *)"<a>\0</a>", 8, "a", t, sizeof t) == -EPROTO);
+	/* found by fuzz_s3: a processing instruction or comment inside the text */
+	CHECK(xt("<E><ETag>a<?>b</ETag></E>", "ETag", t, sizeof t) == -ENOENT);
+	CHECK(xt("<E><ETag>a<!-- x -->b</ETag><ETag>c</ETag></E>", "ETag", t, sizeof t) == 1 && t[0] == 'c');
 	char deep[2048] = "";
 	for (int i = 0; i < S3_MAX_XML_DEPTH + 1; i++)
 		strcat(deep, "<a>");
