@@ -6,14 +6,19 @@
  * appendix A.5), and the IAM token reply parser.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cry.h"
 #include "iam.h"
 #include "s3.h"
 #include "tutil.h"
+#include "util.h"
 
 #define MAXH 16
 
@@ -255,9 +260,63 @@ static void config(void)
 	CHECK(s3_check(&c, err, sizeof err) == -EINVAL && !strstr(err, "pw"));
 }
 
-int main(void)
+static double now_s(void)
 {
-	int n = vectors();
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static int cli(int argc, char **argv)
+{
+	struct s3_cfg c = { .endpoint = getenv("S3_ENDPOINT"), .bucket = getenv("S3_BUCKET"),
+			    .access_key = getenv("S3_ACCESS_KEY"), .secret_key = getenv("S3_SECRET_KEY"),
+			    .api_key = getenv("S3_API_KEY"), .auth_endpoint = getenv("S3_AUTH_ENDPOINT"),
+			    .resource_crn = getenv("S3_CRN"), .log_fd = 2 };
+	const char *caf = getenv("S3_CA_FILE");
+	uint8_t *ca = NULL, *p = NULL;
+	size_t calen = 0, n = 0;
+	char err[512];
+	struct stat st;
+	double t0 = now_s();
+	int rc, fd;
+
+	if (argc != 4)
+		return 2;
+	if (caf && util_read_file(caf, 4u << 20, &ca, &calen) == 0) {
+		c.ca_pem = ca;
+		c.ca_len = calen;
+	}
+	if (strcmp(argv[1], "put") == 0) {
+		fd = open(argv[3], O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			return 2;
+		rc = s3_put(&c, argv[2], fd, NULL, (uint64_t)st.st_size, err, sizeof err);
+		close(fd);
+		n = (size_t)st.st_size;
+	} else {
+		rc = s3_get(&c, argv[2], S3_MAX_OBJECT, &p, &n, err, sizeof err);
+		if (rc == 0)
+			rc = util_write_atomic(argv[3], p, n, 0600);
+		free(p);
+	}
+	free(ca);
+	if (rc < 0) {
+		fprintf(stderr, "test_s3 %s: %s\n", argv[1], err);
+		return 1;
+	}
+	printf("%zu bytes in %.3f s\n", n, now_s() - t0);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int n;
+
+	if (argc > 1)
+		return cli(argc, argv);
+	n = vectors();
 
 	CHECK(n == 12);
 	canonical_exact();
