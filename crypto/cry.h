@@ -42,6 +42,13 @@ void cry_sha1_init(struct cry_sha1 *c);
 void cry_sha1_update(struct cry_sha1 *c, const void *p, size_t n);
 void cry_sha1_final(struct cry_sha1 *c, uint8_t out[static 20]);
 void cry_sha1(const void *p, size_t n, uint8_t out[static 20]);
+/* MD5, only for S3's Content-MD5 header and ETag checks of uploads (an
+ * integrity check against transport damage, never a security boundary: the
+ * request itself is authenticated by SigV4 or a bearer token over TLS). */
+struct cry_md5 { uint64_t opaque[16]; };      /* big enough for br_md5_context */
+void cry_md5_init(struct cry_md5 *c);
+void cry_md5_update(struct cry_md5 *c, const void *p, size_t n);
+void cry_md5_final(struct cry_md5 *c, uint8_t out[static 16]);
 void cry_hmac_sha256(const uint8_t *key, size_t klen, const void *p, size_t n,
 		     uint8_t out[static 32]);
 /* HKDF-SHA256 (RFC 5869), extract then expand; out_len <= 255*32. */

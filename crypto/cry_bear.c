@@ -95,6 +95,32 @@ void cry_sha1(const void *p, size_t n, uint8_t out[static 20])
 	bwipe(&c, sizeof c);
 }
 
+_Static_assert(sizeof(struct cry_md5) >= sizeof(br_md5_context),
+	       "struct cry_md5 too small for br_md5_context");
+_Static_assert(_Alignof(struct cry_md5) >= _Alignof(br_md5_context),
+	       "struct cry_md5 under-aligned for br_md5_context");
+
+static br_md5_context *m5ctx(struct cry_md5 *c)
+{
+	return (br_md5_context *)(void *)c;
+}
+
+void cry_md5_init(struct cry_md5 *c)
+{
+	br_md5_init(m5ctx(c));
+}
+
+void cry_md5_update(struct cry_md5 *c, const void *p, size_t n)
+{
+	br_md5_update(m5ctx(c), p, n);
+}
+
+void cry_md5_final(struct cry_md5 *c, uint8_t out[static 16])
+{
+	br_md5_out(m5ctx(c), out);
+	bwipe(c, sizeof *c);
+}
+
 void cry_hmac_sha256(const uint8_t *key, size_t klen, const void *p, size_t n,
 		     uint8_t out[static 32])
 {

@@ -12,7 +12,9 @@ fi
 # build: compilers, the s390x cross toolchain, Debian source tooling
 # tests: independent judges and real peers (openssl, curl, python3 ssl, jq,
 #   cryptsetup, git http-backend behind lighttpd, sshd, docker-registry,
-#   skopeo, umoci), qemu for s390x binaries and the appliance
+#   skopeo, umoci), qemu for s390x binaries and the appliance; it_s3: node + npm
+#   (s3rver is npm-installed under build/ by the test) and python3-botocore
+#   (the independent SigV4 judge)
 # appliance: kernel build from linux-source, cpio
 # bench: nginx as the peer
 need_pkgs="make gcc musl-tools musl-dev dpkg-dev curl openssl ca-certificates \
@@ -20,7 +22,10 @@ need_pkgs="make gcc musl-tools musl-dev dpkg-dev curl openssl ca-certificates \
   nginx-light python3 jq file procps iproute2 autoconf automake libtool pkg-config \
   cryptsetup-bin e2fsprogs git lighttpd lighttpd-mod-openssl openssh-server openssh-client \
   docker-registry skopeo umoci apache2-utils qemu-system-misc cpio \
-  linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils busybox-static"
+  linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils busybox-static python3-botocore"
+# node and npm: Debian's unless some node is there already (NodeSource's
+# nodejs ships npm itself and conflicts with Debian's npm package)
+command -v npm >/dev/null 2>&1 || need_pkgs="$need_pkgs nodejs npm"
 need_s390x="musl-dev:s390x"
 
 missing=""

@@ -78,6 +78,7 @@ $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
 
-bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
+bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen $(B)/tests/test_s3
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
+	./bench/s3.sh $(B)/tests/test_s3
 	$(MAKE) --no-print-directory bench-boot

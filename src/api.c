@@ -17,6 +17,7 @@
 
 #include "arc.h"
 #include "builder.h"
+#include "cos.h"
 #include "cry.h"
 #include "json.h"
 #include "keeper.h"
@@ -188,6 +189,7 @@ static void h_build(const json *body, const char *arg, struct srv_reply *r)
 		return;
 	}
 	json_del(A.st, "image_digest");
+	st_set("cos_error", "");
 	st_set("status", "");
 	srv_watch(A.run.fd, builder_io);
 	log_info("build started (builder pid %d)", (int)A.run.pid);
@@ -390,10 +392,64 @@ static void h_imagedigest(const json *body, const char *arg, struct srv_reply *r
 
 /* ---- state image ---- */
 
-static int bucket_requested(const json *body)
+/* The bucket a state-image request names, or NULL. */
+static const char *bucket_requested(const json *body)
 {
 	const char *b = json_is_obj(body) ? json_get_str(body, "state_bucket_name") : NULL;
-	return b && *b;
+	return b && *b ? b : NULL;
+}
+
+/* The STATE_COS_* configuration for bucket, with the trust anchors read into
+ * *ca (the caller frees it). 0, or -EINVAL with err saying what is missing. */
+static int state_cos(const char *bucket, struct s3_cfg *c, uint8_t **ca, char *err, size_t cap)
+{
+	size_t len = 0;
+
+	*ca = NULL;
+	cos_cfg(params_get(), "STATE_", bucket, c);
+	if (*A.ca_path && util_read_file(A.ca_path, BUILD_MAX_CA, ca, &len) == 0) {
+		c->ca_pem = *ca;
+		c->ca_len = len;
+	}
+	return s3_check(c, err, cap);
+}
+
+/* An S3 failure as an HTTP status for our reply: the store's refusal of our
+ * credentials or a missing bucket is the caller's to fix (400/404), the
+ * rest a bad gateway. */
+static int cos_status(int rc)
+{
+	return rc == -EINVAL ? 400 : rc == -EACCES ? 403 : rc == -ENOENT ? 404 : 502;
+}
+
+/* GET /state-image with a bucket: the document the client would have saved
+ * ({name, export_tag, state}, Python json.dumps form) becomes the object
+ * <name>; the reply is its metadata without the state. */
+static void state_to_bucket(const char *bucket, json *doc, const char *name, struct srv_reply *r)
+{
+	char err[512];
+	struct s3_cfg c;
+	uint8_t *ca = NULL;
+	char *text = NULL;
+	int rc;
+
+	if ((rc = state_cos(bucket, &c, &ca, err, sizeof err)) == 0) {
+		text = json_print_py(doc, 0);
+		rc = text ? s3_put(&c, name, -1, (const uint8_t *)text, strlen(text), err, sizeof err)
+			  : util_err(err, sizeof err, -ENOMEM, "out of memory");
+	}
+	free(text);
+	free(ca);
+	if (rc < 0) {
+		log_info("state image upload failed: %s", err);
+		reply_err(r, cos_status(rc), err);
+		json_free(doc);
+		return;
+	}
+	log_info("state image exported to s3://%s/%s", bucket, name);
+	json_del(doc, "state");
+	json_set_str(doc, "state_bucket_name", bucket);
+	reply_json(r, 200, doc);
 }
 
 static char *seal_state(const char *secret, const char *ts, const char **msg)
@@ -442,10 +498,6 @@ static void h_state_get(const json *body, const char *arg, struct srv_reply *r)
 	char *b64;
 	json *j;
 
-	if (bucket_requested(body)) {
-		reply_err(r, 501, "state_bucket_name: object storage is not supported by this sbsd version");
-		return;
-	}
 	if (!params_initialised() || !secret || !*secret) {
 		reply_err(r, 409, "not initialised: run init first (the state image is sealed with SECRET)");
 		return;
@@ -465,6 +517,10 @@ static void h_state_get(const json *body, const char *arg, struct srv_reply *r)
 	json_set_str(j, "export_tag", ts);
 	json_set_str(j, "state", b64);
 	free(b64);
+	if (bucket_requested(body)) {
+		state_to_bucket(bucket_requested(body), j, name, r);
+		return;
+	}
 	log_info("state image exported (%s)", name);
 	reply_json(r, 200, j);
 }
@@ -507,29 +563,71 @@ out:
 	return rc;
 }
 
+/* POST /state-image with a bucket: object <name> is fetched and its
+ * "state" taken, as if the client had sent the file it names. */
+static int state_from_bucket(const json *body, json **obj, const char **state, struct srv_reply *r)
+{
+	const char *bucket = bucket_requested(body), *name = json_get_str(body, "name");
+	char err[512];
+	struct s3_cfg c;
+	uint8_t *ca = NULL, *p = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (!cos_name_ok(name)) {
+		reply_err(r, 400, "name: the state image name (as get-state-image returned it) is "
+			  "required with state_bucket_name");
+		return -EINVAL;
+	}
+	if ((rc = state_cos(bucket, &c, &ca, err, sizeof err)) == 0)
+		rc = s3_get(&c, name, STATE_MAX_B64 + 4096, &p, &n, err, sizeof err);
+	free(ca);
+	if (rc < 0) {
+		log_info("state image download failed: %s", err);
+		reply_err(r, cos_status(rc), err);
+		return rc;
+	}
+	rc = json_parse((const char *)p, n, obj, NULL);
+	free(p);
+	*state = rc == 0 ? json_get_str(*obj, "state") : NULL;
+	if (!*state) {
+		json_free(*obj);
+		*obj = NULL;
+		snprintf(err, sizeof err, "s3://%s/%s is not a state image (no \"state\")", bucket, name);
+		reply_err(r, 400, err);
+		return -EINVAL;
+	}
+	log_info("state image fetched from s3://%s/%s", bucket, name);
+	return 0;
+}
+
 static void h_state_post(const json *body, const char *arg, struct srv_reply *r)
 {
 	const char *secret, *state, *msg;
 	uint8_t app[32], *plain = NULL;
 	size_t plen = 0;
+	json *obj = NULL;
 	int rc;
 
-	if (bucket_requested(body)) {
-		reply_err(r, 501, "state_bucket_name: object storage is not supported by this sbsd version");
-		return;
-	}
 	secret = json_get_str(body, "secret");
 	state = json_get_str(body, "state");
-	if (!secret || !*secret || !state) {
-		reply_err(r, 400, "the body must be {\"secret\": SECRET, \"state\": <state from get-state-image>}");
+	if (bucket_requested(body) && secret && *secret) {
+		if (state_from_bucket(body, &obj, &state, r) < 0)
+			return;
+	} else if (!secret || !*secret || !state) {
+		reply_err(r, 400, "the body must be {\"secret\": SECRET, \"state\": <state from "
+			  "get-state-image>} or {\"secret\": SECRET, \"state_bucket_name\": B, "
+			  "\"name\": N}");
 		return;
 	}
 	if (A.hal->appliance_secret(app) < 0) {
+		json_free(obj);
 		reply_err(r, 500, "cannot read the appliance secret");
 		return;
 	}
 	rc = state_open(state, strlen(state), (const uint8_t *)secret, strlen(secret), app, &plain, &plen);
 	wipe(app, sizeof app);
+	json_free(obj);
 	if (rc < 0) {
 		reply_err(r, 400, state_error(rc));
 		return;
@@ -717,7 +815,7 @@ static void builder_sign(const char *req)
 static int settable(const char *k)
 {
 	return strcmp(k, "build_name") == 0 || strcmp(k, "image_tag") == 0 ||
-	       strcmp(k, "image_digest") == 0;
+	       strcmp(k, "image_digest") == 0 || strcmp(k, "cos_error") == 0;
 }
 
 /* Messages from the builder (builder.h), each one packet. */
@@ -764,9 +862,11 @@ static void reap(int block)
 	close(A.run.fd);
 	A.run.pid = 0;
 	if (WIFEXITED(ws) && WEXITSTATUS(ws) != 0) {
-		char s[256];
-		snprintf(s, sizeof s, "exiting due to a non-zero return value: %d, cmd: %s",
-			 WEXITSTATUS(ws), builder_failed_cmd(WEXITSTATUS(ws)));
+		char s[256 + BUILD_MSG_MAX];
+		const char *why = st_get("cos_error");
+		/* the builder's own reason for a COS failure: bucket and HTTP error */
+		snprintf(s, sizeof s, "exiting due to a non-zero return value: %d, cmd: %s%s%s",
+			 WEXITSTATUS(ws), builder_failed_cmd(WEXITSTATUS(ws)), *why ? ": " : "", why);
 		st_set("status", s);
 		log_info("build failed: %s", s);
 	} else if (WIFSIGNALED(ws)) {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "arc.h"
+#include "cos.h"
 #include "cry.h"
 #include "git.h"
 #include "hcl.h"
@@ -35,7 +36,7 @@
 
 enum {
 	RC_PARAMS = 1, RC_WORKSPACE, RC_GIT, RC_DOCKERFILE, RC_BUILD, RC_PUSH, RC_SIGN,
-	RC_MANIFEST, RC_CHANNEL
+	RC_MANIFEST, RC_CHANNEL, RC_COS
 };
 
 /* Everything one build needs, in the child. */
@@ -594,8 +595,12 @@ static int step_manifest(struct bld *b)
 	pathf(tmp, sizeof tmp, "%s.tmp-%d", path, (int)getpid());
 	pathf(src, sizeof src, "%s/src", b->ws);
 	blog(b->log, "create_and_push: SoftCrypto");
-	blog(b->log, "undefined MANIFEST_BUCKET_NAME");
-	blog(b->log, "skipping transferring a manifest to COS");
+	if (*pstr(b, "MANIFEST_BUCKET_NAME")) {
+		blog(b->log, "MANIFEST_BUCKET_NAME=%s", pstr(b, "MANIFEST_BUCKET_NAME"));
+	} else {
+		blog(b->log, "undefined MANIFEST_BUCKET_NAME");
+		blog(b->log, "skipping transferring a manifest to COS");
+	}
 	fflush(b->log);
 	if (!bj)
 		goto out;
@@ -641,6 +646,45 @@ out:
 	return 0;
 }
 
+/* After a manifest is signed and stored: upload it to MANIFEST_BUCKET_NAME
+ * under the file name the client saves it as. A failure fails the build
+ * with a status naming the bucket and the HTTP error (never a credential);
+ * the manifest stays on the appliance for GET /manifest. */
+static int step_cos(struct bld *b)
+{
+	char name[PATH_MAX_SBS], path[PATH_MAX_SBS], err[512];
+	struct s3_cfg c;
+	struct stat st;
+	int fd, rc;
+
+	if (!*pstr(b, "MANIFEST_BUCKET_NAME"))
+		return 0;
+	cos_cfg(b->p, "MANIFEST_", NULL, &c);
+	c.ca_pem = b->ca;
+	c.ca_len = b->ca_len;
+	c.log_fd = fileno(b->log);
+	pathf(name, sizeof name, "manifest.%s.sig.tbz", b->build_name);
+	pathf(path, sizeof path, "%s/manifests/%s", b->cfg->data_dir, name);
+	blog(b->log, "transferring a manifest to COS: bucket=%s object=%s", c.bucket, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = util_err(err, sizeof err, -errno, "cannot open the manifest");
+	} else {
+		fflush(b->log);
+		rc = s3_put(&c, name, fd, NULL, (uint64_t)st.st_size, err, sizeof err);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (rc < 0) {
+		blog(b->log, "manifest transfer to COS failed: %s", err);
+		chan_send(b, "set cos_error %s", err);
+		return RC_COS;
+	}
+	blog(b->log, "transferred a manifest to COS: s3://%s/%s (%lld bytes)", c.bucket, name,
+	     (long long)st.st_size);
+	return 0;
+}
+
 static int run(struct bld *b)
 {
 	struct reg_client *c = NULL;
@@ -667,6 +711,8 @@ static int run(struct bld *b)
 	reg_close(c);
 	if (rc == 0)
 		rc = step_manifest(b);
+	if (rc == 0)
+		rc = step_cos(b);
 	if (rc)
 		return rc;
 	blog(b->log, "cleaning up the build environment");
@@ -693,6 +739,8 @@ const char *builder_failed_cmd(int rc)
 		return "sign";
 	case RC_MANIFEST:
 		return "manifest";
+	case RC_COS:
+		return "manifest upload to COS";
 	default:
 		return "build";
 	}

@@ -201,7 +201,8 @@ static int param_add(json *obj, const char *name, const json *v)
 static int params_build(struct cli *c)
 {
 	static const char *const cos[] = { "cos_api_key_id", "cos_resource_crn", "cos_endpoint",
-					   "cos_auth_endpoint" };
+					   "cos_auth_endpoint", "cos_hmac_access_key_id",
+					   "cos_hmac_secret_access_key", "cos_region" };
 	char name[128];
 
 	c->params = json_new_obj();

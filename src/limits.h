@@ -233,6 +233,30 @@
 #define MFST_MAX_SIZE        (256u << 20)  /* one .sig.tbz */
 #define MFST_MAX_NAME        255    /* "manifest.<build_name>" (a file name) */
 
+/* Object storage: S3 API client (src/s3.c) and IBM IAM tokens (src/iam.c).
+ * A store and an IAM endpoint are untrusted peers: every reply is bounded. */
+#define S3_PART_SIZE         (8u << 20)    /* multipart part; objects up to this go in one PUT */
+#define S3_MIN_PART_SIZE     (5u << 20)    /* S3's smallest non-last part (SBS_S3_PART_SIZE, a
+					    * test-only override, may go below it) */
+#define S3_MAX_PARTS         10000  /* S3's limit on parts of one upload */
+#define S3_MAX_KEY           1024   /* an object key, bytes (S3's limit) */
+#define S3_MAX_BUCKET        63     /* a bucket name (S3 and IBM COS: 3-63) */
+#define S3_MAX_REGION        64     /* a SigV4 region name */
+#define S3_MAX_XML           (64u << 10)   /* one XML reply (error, initiate, complete) */
+#define S3_MAX_XML_DEPTH     16     /* element nesting the XML reader follows */
+#define S3_MAX_UPLOAD_ID     1024   /* an UploadId (AWS: ~130 bytes) */
+#define S3_MAX_ETAG          128    /* an ETag value ("<32 hex>-<parts>" with quotes) */
+#define S3_MAX_OBJECT        (256u << 20)  /* one object fetched into memory (a state image) */
+#define S3_RETRIES           4      /* retries after the first try of one request (5 tries) */
+#define S3_BACKOFF_MS        500    /* first retry delay; doubles up to S3_MAX_BACKOFF_MS */
+#define S3_MAX_BACKOFF_MS    8000   /* one retry delay */
+#define S3_MAX_SECRET        256    /* an HMAC access key id or secret access key */
+#define IAM_MAX_REPLY        (64u << 10)   /* an IAM token response (JWT ~1-2 KiB, refresh token) */
+#define IAM_MAX_TOKEN        8192   /* one access_token (an IAM JWT is ~1.5 KiB) */
+#define IAM_MAX_APIKEY       256    /* an IBM Cloud API key (44 characters) */
+#define IAM_REFRESH_S        60     /* a cached token is replaced this long before it expires */
+#define IAM_MAX_TTL          86400  /* a longer lifetime is taken as a day */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif

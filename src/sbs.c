@@ -115,7 +115,10 @@ static const struct command commands[] = {
 	  "REPO_ID for classic only. GITHUB_KEY_FILE and ICR_BASE_REPO_PUBLIC_KEY are read and\n"
 	  "their contents sent. Optional: GITHUB_BRANCH, IMAGE_TAG_PREFIX, DOCKERFILE_PATH,\n"
 	  "DOCKER_BUILD_PATH, ARG, ENV_WHITELIST, DOCKER_*, ICR_BASE_REPO, MANIFEST_*, STATE_*,\n"
-	  "COS_* (fallbacks), ISV_SECRET, ... (see PROTOCOL §9).\n"
+	  "COS_* (fallbacks), ISV_SECRET, ... (see PROTOCOL §9). Object storage: with\n"
+	  "MANIFEST_BUCKET_NAME set every build uploads its manifest there; credentials are\n"
+	  "*_COS_API_KEY_ID (IBM IAM) or *_COS_HMAC_ACCESS_KEY_ID + *_COS_HMAC_SECRET_ACCESS_KEY\n"
+	  "(S3 HMAC keys, sbs extension; *_COS_REGION, default us-east-1).\n"
 	  "Flags: --github-key-file, --secret.\n"
 	  "Writes: sbsRuntime_Type in the certificate directory.\n" },
 	{ "update", cli_cmd_update, 1,
@@ -163,13 +166,16 @@ static const struct command commands[] = {
 	{ "get-state-image", cli_cmd_get_state_image, 1,
 	  "save the encrypted server state (GET /state-image)",
 	  "Saves the state image (signing keys and parameters, encrypted with SECRET and a\n"
-	  "server secret). With a bucket the server uploads it to COS instead.\n"
+	  "server secret). With a bucket the server uploads it to COS (object <name>, the\n"
+	  "same JSON a local save holds) and answers its metadata (name, export_tag).\n"
+	  "The server uses the STATE_COS_* keys given to init: an IAM API key, or HMAC keys.\n"
 	  "Config: STATE_BUCKET_NAME. Flags: --state-bucket-name.\n"
-	  "Writes: ./<name> (the whole JSON reply).\n" },
+	  "Writes: ./<name> (the whole JSON reply; with a bucket, the metadata).\n" },
 	{ "post-state-image", cli_cmd_post_state_image, 1,
 	  "restore a state image (POST /state-image)",
 	  "Sends SECRET with --state-image FILE (a file saved by get-state-image), or with\n"
-	  "STATE_BUCKET_NAME and --name to restore from COS (not both).\n"
+	  "STATE_BUCKET_NAME and --name to restore from COS (not both; the server fetches\n"
+	  "object <name> from the bucket with the STATE_COS_* keys given to init).\n"
 	  "Config: SECRET, STATE_BUCKET_NAME, NAME. Flags: --state-image, --state-bucket-name,\n"
 	  "--name, --secret. Writes: nothing.\n" },
 	{ "get-config-json", cli_cmd_get_config_json, 1,
