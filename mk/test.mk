@@ -30,7 +30,7 @@ replay: $(FUZZ_REPLAY)
 	@for t in $(FUZZ_REPLAY); do n=$${t##*/replay_fuzz_}; \
 	  echo "== replay $$n"; $(RUN) ./$$t tests/fuzz/corpus/$$n || exit 1; done
 
-integration: $(B)/sbsd $(B)/sbs
+integration: $(B)/sbsd $(B)/sbs $(B)/tests/test_s3
 	@for t in tests/it_*.sh; do echo "== $$t ($(TARGET))"; \
 	  SBSD=$(CURDIR)/$(B)/sbsd SBS=$(CURDIR)/$(B)/sbs RUN="$(RUN)" TARGET=$(TARGET) \
 	  timeout 600 bash $$t || exit 1; done
