@@ -11,6 +11,7 @@
 #include "keeperd.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,10 +199,19 @@ void keeperd_handle(int fd, const struct kproto_hdr *h, const uint8_t *p, size_t
 
 /* ---- the process ---- */
 
-/* Every descriptor but stdin, stdout, stderr and the channel. */
+/* Every descriptor but stderr (the log) and the channel; stdin and stdout
+ * become /dev/null (they could be anything the caller of sbsd gave it). */
 static void close_others(int fd)
 {
 	long max = sysconf(_SC_OPEN_MAX);
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null >= 0 && null != fd) {
+		dup2(null, 0);
+		dup2(null, 1);
+		if (null > 2)
+			close(null);
+	}
 
 	for (long i = 3; i < (max > 0 && max < 65536 ? max : 65536); i++)
 		if (i != fd)

@@ -4,7 +4,8 @@
  * (src/keeper.c) before the API process reads any secret; it
  *   - asks the kernel to kill it when its parent dies (PR_SET_PDEATHSIG) and
  *     exits when the channel closes, so it never outlives the API process;
- *   - closes every descriptor but stdin/stdout/stderr and its channel, and is
+ *   - closes every descriptor but stderr and its channel (stdin and stdout
+ *     become /dev/null), and is
  *     not dumpable (no core file, no ptrace or /proc/<pid>/mem for a process
  *     without CAP_SYS_PTRACE);
  *   - opens the key store, installs the deploy-time TLS key if given;
