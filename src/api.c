@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api: request routing and the HPSB endpoint handlers (api.h).
+ * api: request routing and the HPSB endpoint handlers (api.h). Keys, the
+ * appliance secret and state-image plaintext stay in the keeper process:
+ * this module asks it (keeper.h) for public keys, signatures, CSRs and
+ * sealed or opened state images, and exits through keeper.h if it is gone.
  */
 #include "api.h"
 #include "api_attest.h"
@@ -22,7 +25,6 @@
 #include "keeper.h"
 #include "limits.h"
 #include "params.h"
-#include "state.h"
 #include "tlsid.h"
 #include "util.h"
 
