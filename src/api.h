@@ -7,8 +7,9 @@
  * success and plain text on error, as build.py requires.
  *
  * Persistent state in the data directory: params.json (params.c), keys/
- * (the keeper process: keeperd.c, kstore.c), status.json (this module: status, build_name, image_tag,
- * image digest), build.log, tls-cert.pem (tlsid.c). Secrets never appear in
+ * (the keeper process: keeperd.c, kstore.c), status.json (this module:
+ * status, build_name, image_tag, image digest), build.log, tls-cert.pem
+ * (tlsid.c). Secrets never appear in
  * any reply or log line.
  */
 #ifndef SBS_API_H
