@@ -309,6 +309,30 @@ static int deploy_tls_key(const char *b64)
 	return rc < 0 ? -ENOKEY : 0;
 }
 
+/* /proc/<pid>/environ stays readable to root without CAP_SYS_PTRACE even
+ * when the process is not dumpable: a secret variable's bytes in the initial
+ * environment are wiped; keep = 1 moves the value to the heap first (setenv),
+ * where getenv still finds it (HAL se reads SBS_APPLIANCE_SECRET). */
+static void hide_env(const char *name, int keep)
+{
+	char *v = getenv(name), *copy = NULL;
+	size_t n;
+
+	if (!v)
+		return;
+	n = strlen(v);
+	if (keep && !(copy = strdup(v)))
+		_exit(1);
+	wipe(v, n);
+	if (keep) {
+		if (setenv(name, copy, 1) < 0)
+			_exit(1);
+		wipe_free(copy, n + 1);
+	} else {
+		unsetenv(name);
+	}
+}
+
 _Noreturn void keeperd_main(int fd, pid_t parent, const struct keeper_cfg *cfg)
 {
 	struct kproto_hdr h, ready = { .op = 0 };
@@ -326,6 +350,8 @@ _Noreturn void keeperd_main(int fd, pid_t parent, const struct keeper_cfg *cfg)
 	rc = kstore_open(cfg->dir, cfg->rng, cfg->rctx);
 	if (rc == 0 && cfg->tls_key_b64)
 		rc = deploy_tls_key(cfg->tls_key_b64);
+	hide_env("SERVER_KEY", 0);
+	hide_env("SBS_APPLIANCE_SECRET", 1);
 	if (rc == 0 && cfg->drop_privileges && (rc = narrow()) < 0)
 		log_err("keeper: cannot drop privileges (%s)", strerror(-rc));
 	if (kproto_send(fd, ready.op, 0, rc, NULL, 0) < 0 || rc < 0)

@@ -8,7 +8,10 @@
  *     become /dev/null), and is
  *     not dumpable (no core file, no ptrace or /proc/<pid>/mem for a process
  *     without CAP_SYS_PTRACE);
- *   - opens the key store, installs the deploy-time TLS key if given;
+ *   - opens the key store, installs the deploy-time TLS key if given, and
+ *     wipes SERVER_KEY and SBS_APPLIANCE_SECRET from its initial environment
+ *     (/proc/<pid>/environ is readable where /proc/<pid>/mem is not; the
+ *     appliance secret moves to the heap for HAL se);
  *   - with drop_privileges: sets no_new_privs, empties its capability sets
  *     (bounding, permitted, effective, inheritable, ambient) and installs a
  *     seccomp filter that refuses every socket, exec, fork and ptrace-like

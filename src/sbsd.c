@@ -184,7 +184,8 @@ static void scrub_env(const char *name)
  * bounding, permitted and effective sets: among them CAP_SYS_PTRACE (so the
  * API cannot read the keeper's memory) and CAP_DAC_READ_SEARCH (file
  * handles). A process without capabilities (a developer's host) has nothing
- * to drop. The rest stays for the builder (docs/processes.md). */
+ * to drop. The rest stays for the builder (docs/processes.md). Then
+ * no_new_privs. */
 #define CAPB(n) (1ull << (n))
 static const uint64_t api_caps =
 	CAPB(0) /* CHOWN */ | CAPB(1) /* DAC_OVERRIDE */ | CAPB(3) /* FOWNER */ |
@@ -212,7 +213,11 @@ static int narrow_api(void)
 		d[i].permitted &= keep;
 		d[i].inheritable = 0;
 	}
-	return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	/* nothing this process or a builder execs gains privileges (RUN steps
+	 * run with no_new_privs already: docs/sandbox.md) */
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
 }
 
 static int start_keeper(const struct hal *hal, const char *data_dir)

@@ -8,7 +8,10 @@
 # openssl reads them from the key files, while the keeper's memory does (the
 # control that the scan works); the API's environment no longer holds
 # SERVER_KEY; the keeper has no capability, no_new_privs, a seccomp filter,
-# and no socket but its unix channel; the API has no CAP_SYS_PTRACE; killing
+# and no socket but its unix channel; the API has no CAP_SYS_PTRACE and
+# no_new_privs, and root without CAP_SYS_PTRACE cannot read the keeper's
+# memory (it is not dumpable); SERVER_KEY is in neither process's
+# /proc/<pid>/environ (readable without CAP_SYS_PTRACE); killing
 # the keeper makes sbsd exit (status 70) with a clear message; killing the
 # API makes the keeper exit. Needs root (to read another process's memory).
 set -euo pipefail
@@ -120,7 +123,12 @@ ok "the keeper has no network socket: only its unix channel (and stdin/stdout/st
 bnd=$((16#$(status_of "$API" CapBnd)))
 [ $(( (bnd >> 19) & 1 )) = 0 ] || fail "the API process kept CAP_SYS_PTRACE"
 [ $(( (bnd >> 21) & 1 )) = 1 ] || fail "the API process lost CAP_SYS_ADMIN (builds need it)"
-ok "the API process: no CAP_SYS_PTRACE (cannot read the keeper), CAP_SYS_ADMIN kept for builds"
+[ "$(status_of "$API" NoNewPrivs)" = 1 ] || fail "the API process lacks no_new_privs"
+# root without CAP_SYS_PTRACE, as the API process is: the keeper is not dumpable, so its memory is closed
+setpriv --bounding-set -sys_ptrace python3 "$TESTS_DIR/memscan.py" "$KEEPER" "$TLS" >/dev/null 2>"$TMP/err" &&
+	fail "a root process without CAP_SYS_PTRACE could read the keeper's memory"
+has "Permission denied\|PermissionError" "$TMP/err" || fail "reading the keeper: $(cat "$TMP/err")"
+ok "the API process: no CAP_SYS_PTRACE, no_new_privs, CAP_SYS_ADMIN kept for builds; without CAP_SYS_PTRACE the keeper's memory is closed"
 
 # ---- deaths ----
 kill -9 "$KEEPER"
@@ -141,7 +149,10 @@ start_sbsd two "$PORT" "$TMP/data" SERVER_CRT="$(base64 -w0 s.pem)" SERVER_KEY="
 API=$SBSD_PID
 KEEPER=$(keeper_of "$API") || fail "no keeper in the second run"
 sbs status --env sbs-config.json || fail "status with the deploy-time certificate"
+# /proc/<pid>/environ is readable without CAP_SYS_PTRACE: neither process may show it there
 tr '\0' '\n' </proc/"$API"/environ | grep -q '^SERVER_KEY=.' && fail "SERVER_KEY still in the API's initial environment"
+tr '\0' '\n' </proc/"$KEEPER"/environ | grep -q '^SERVER_KEY=.' && fail "SERVER_KEY still in the keeper's initial environment"
+tr '\0' '\n' </proc/"$KEEPER"/environ | grep -q '^CLIENT_CA=.' || fail "the keeper's environment check reads nothing"
 # the ASan runtime keeps its own copy of the initial environment (it reads
 # /proc/self/environ at start-up), so the base64 is looked for only in the
 # plain build; the scalar in both
