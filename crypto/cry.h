@@ -172,6 +172,17 @@ struct cry_tls;
 int cry_tls_server_conf(struct cry_tls_conf **out, const uint8_t *ca_pem, size_t ca_len,
 			const uint8_t *chain_pem, size_t chain_len,
 			const struct cry_key *key, cry_rng_fn rng, void *rctx);
+/* A private key held elsewhere (the keeper process): signs a SHA-256 digest
+ * with the key of the server certificate, RSA PKCS#1 v1.5 or ECDSA (DER).
+ * 0 or a negative code. */
+typedef int (*cry_sign_fn)(void *ctx, const uint8_t hash[static 32], uint8_t *sig,
+			   size_t cap, size_t *siglen);
+/* Server config as above, whose key never enters this process: each full
+ * handshake calls sign (synchronously) for its ServerKeyExchange. Signature
+ * hashes are limited to SHA-256 (every TLS 1.2 client offers it). */
+int cry_tls_server_conf_signer(struct cry_tls_conf **out, const uint8_t *ca_pem, size_t ca_len,
+			       const uint8_t *chain_pem, size_t chain_len,
+			       cry_sign_fn sign, void *sctx, cry_rng_fn rng, void *rctx);
 /* Client config. ca_pem NULL = no server verification (status --noverify).
  * cert_key_pem: the client certificate followed by its private key (the
  * build.py "cert+key" file); NULL = no client certificate. */

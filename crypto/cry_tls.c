@@ -9,7 +9,11 @@
  * Server: client certificates are always required and verified against the
  * conf's CA; session tickets (AES-256-GCM, keys from the caller's RNG,
  * rotated by mbedTLS every 24 h) make repeat handshakes cheap. The server key
- * is borrowed: the conf holds a shallow mbedTLS view of it, never a copy.
+ * is borrowed: the conf holds a shallow mbedTLS view of it, never a copy;
+ * or it is held by another process (cry_tls_server_conf_signer): the conf
+ * then has only the certificate's public key, and mbedTLS's async private-key
+ * hooks (MBEDTLS_SSL_ASYNC_PRIVATE) hand the ServerKeyExchange digest to the
+ * caller's sign callback, answered at once (start) and copied out (resume).
  * Client: with a CA, the server certificate and host name are verified;
  * without one, nothing is (status --noverify).
  *
@@ -40,18 +44,24 @@ struct cry_tls_conf {
 	mbedtls_x509_crt chain;       /* own certificate (+ intermediates) */
 	mbedtls_pk_context key_view;  /* server: shallow view of the borrowed key */
 	struct cry_key *own_key;      /* client: parsed from cert+key, owned */
+	cry_sign_fn sign;             /* server with a remote key, else NULL */
+	void *sctx;
 	mbedtls_ssl_ticket_context tickets;
 	int refs;
 	int is_server;
 	int verify;                   /* client: peer is verified, hostname needed */
 };
 
+#define SIG_MAX 512             /* an RSA-4096 signature; ECDSA P-256 is ~72 */
+
 struct cry_tls {
-	mbedtls_ssl_context ssl;
+	mbedtls_ssl_context ssl;      /* first: the async hooks get only &ssl */
 	struct cry_tls_conf *conf;
 	cry_send_fn snd;
 	cry_recv_fn rcv;
 	void *io;
+	uint8_t sig[SIG_MAX];         /* the remote signature between start and resume */
+	size_t siglen;
 };
 
 /* Fast AEAD suites first: AES-GCM (AES-NI on x86), ChaCha20 where AES is slow. */
@@ -233,6 +243,82 @@ fail:
 	return rc;
 }
 
+/* ---- a server key in another process ---- */
+
+static const int sha256_only[] = { MBEDTLS_MD_SHA256, MBEDTLS_MD_NONE };
+
+static int remote_sign_start(mbedtls_ssl_context *ssl, mbedtls_x509_crt *cert,
+			     mbedtls_md_type_t md, const unsigned char *hash, size_t hlen)
+{
+	struct cry_tls *t = (struct cry_tls *)(void *)ssl;
+	struct cry_tls_conf *c = t->conf;
+
+	(void)cert;
+	if (md != MBEDTLS_MD_SHA256 || hlen != 32 || !c->sign)
+		return MBEDTLS_ERR_SSL_HW_ACCEL_FAILED;
+	t->siglen = 0;
+	if (c->sign(c->sctx, hash, t->sig, sizeof t->sig, &t->siglen) < 0 ||
+	    t->siglen == 0 || t->siglen > sizeof t->sig)
+		return MBEDTLS_ERR_SSL_HW_ACCEL_FAILED;
+	return 0;                     /* done: mbedTLS calls resume at once */
+}
+
+static int remote_sign_resume(mbedtls_ssl_context *ssl, unsigned char *out, size_t *olen,
+			      size_t cap)
+{
+	struct cry_tls *t = (struct cry_tls *)(void *)ssl;
+
+	if (t->siglen > cap)
+		return MBEDTLS_ERR_SSL_BUFFER_TOO_SMALL;
+	memcpy(out, t->sig, t->siglen);
+	*olen = t->siglen;
+	t->siglen = 0;
+	return 0;
+}
+
+static void remote_sign_cancel(mbedtls_ssl_context *ssl)
+{
+	((struct cry_tls *)(void *)ssl)->siglen = 0;
+}
+
+int cry_tls_server_conf_signer(struct cry_tls_conf **out, const uint8_t *ca_pem, size_t ca_len,
+			       const uint8_t *chain_pem, size_t chain_len,
+			       cry_sign_fn sign, void *sctx, cry_rng_fn rng, void *rctx)
+{
+	struct cry_tls_conf *c;
+	int rc;
+
+	*out = NULL;
+	if (!ca_pem || !chain_pem || !sign || !rng)
+		return -EINVAL;
+	if (!(c = conf_alloc(MBEDTLS_SSL_IS_SERVER, rng, rctx)))
+		return -ENOMEM;
+	if ((rc = parse_certs(&c->ca, ca_pem, ca_len)) ||
+	    (rc = parse_certs(&c->chain, chain_pem, chain_len)))
+		goto fail;
+	c->sign = sign;
+	c->sctx = sctx;
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	mbedtls_ssl_conf_sig_hashes(&c->conf, sha256_only);
+	mbedtls_ssl_conf_async_private_cb(&c->conf, remote_sign_start, NULL, remote_sign_resume,
+					  remote_sign_cancel, NULL);
+	/* the "key" is the certificate's public key: only the hooks sign */
+	if ((rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->chain.pk)) ||
+	    (rc = mbedtls_ssl_ticket_setup(&c->tickets, rng, rctx, MBEDTLS_CIPHER_AES_256_GCM,
+					   TICKET_LIFETIME))) {
+		rc = cry_mb_err(rc, -EIO);
+		goto fail;
+	}
+	mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
+					    mbedtls_ssl_ticket_parse, &c->tickets);
+	*out = c;
+	return 0;
+fail:
+	cry_tls_conf_put(c);
+	return rc;
+}
+
 int cry_tls_client_conf(struct cry_tls_conf **out, const uint8_t *ca_pem, size_t ca_len,
 			const uint8_t *cert_key_pem, size_t ck_len,
 			cry_rng_fn rng, void *rctx)
@@ -331,6 +417,7 @@ int cry_tls_new(struct cry_tls **out, struct cry_tls_conf *c, const char *hostna
 	if (!c || !snd || !rcv || (c->is_server && hostname) ||
 	    (!c->is_server && c->verify && (!hostname || !*hostname)))
 		return -EINVAL;
+	_Static_assert(offsetof(struct cry_tls, ssl) == 0, "the async hooks cast &ssl back");
 	if (!(t = calloc(1, sizeof *t)))
 		return -ENOMEM;
 	mbedtls_ssl_init(&t->ssl);

@@ -95,6 +95,9 @@
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE
 #define MBEDTLS_SSL_ALPN
 #define MBEDTLS_SSL_MAX_FRAGMENT_LENGTH
+/* The server's private key stays in the keeper process: ServerKeyExchange is
+ * signed through the async private-key callbacks (crypto/cry_tls.c). */
+#define MBEDTLS_SSL_ASYNC_PRIVATE
 /* Incoming records can be full size; our own records stay small so that
  * a thousand idle sessions cost little memory. */
 #define MBEDTLS_SSL_IN_CONTENT_LEN  16384

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * api: request routing and the HPSB endpoint handlers (api.h).
+ * api: request routing and the HPSB endpoint handlers (api.h). Keys, the
+ * appliance secret and state-image plaintext stay in the keeper process:
+ * this module asks it (keeper.h) for public keys, signatures, CSRs and
+ * sealed or opened state images, and exits through keeper.h if it is gone.
  */
 #include "api.h"
 #include "api_attest.h"
@@ -23,7 +26,6 @@
 #include "keeper.h"
 #include "limits.h"
 #include "params.h"
-#include "state.h"
 #include "tlsid.h"
 #include "util.h"
 
@@ -452,43 +454,25 @@ static void state_to_bucket(const char *bucket, json *doc, const char *name, str
 	reply_json(r, 200, doc);
 }
 
+/* The keeper builds, seals and returns the image: the keys and the
+ * appliance secret never enter this process. */
 static char *seal_state(const char *secret, const char *ts, const char **msg)
 {
-	uint8_t app[32];
-	json *plain = NULL, *keys = NULL, *prm;
-	char *text = NULL, *b64 = NULL;
+	char *prm, *b64 = NULL;
 	size_t blen;
+	int rc;
 
-	*msg = "cannot export the keys";
-	if (keeper_export(&keys) < 0)
-		goto out;
-	json_del(keys, "tls");        /* the TLS identity belongs to this instance */
-	prm = json_dup(params_get());
-	plain = json_new_obj();
-	if (!plain || !prm) {
-		json_free_secret(prm);
-		goto out;
-	}
-	json_set_num(plain, "v", 1);
-	json_set(plain, "params", prm);
-	json_set(plain, "keys", keys);
-	keys = NULL;
-	json_set_str(plain, "created", ts);
-	text = json_print(plain);
-	*msg = "cannot read the appliance secret";
-	if (!text || A.hal->appliance_secret(app) < 0)
-		goto out;
-	*msg = "cannot seal the state image";
-	if (state_seal((const uint8_t *)text, strlen(text), (const uint8_t *)secret, strlen(secret),
-		       app, util_rng, NULL, &b64, &blen) < 0)
-		b64 = NULL;
-out:
-	wipe(app, sizeof app);
-	if (text)
-		wipe_free(text, strlen(text));
-	json_free_secret(plain);
-	json_free_secret(keys);
-	return b64;
+	*msg = "cannot export the parameters";
+	prm = json_print(params_get());
+	if (!prm)
+		return NULL;
+	rc = keeper_state_seal(secret, strlen(secret), ts, prm, strlen(prm), &b64, &blen);
+	wipe_free(prm, strlen(prm));
+	if (rc == -ENOKEY)
+		*msg = "cannot read the appliance secret";
+	else if (rc < 0)
+		*msg = "cannot seal the state image";
+	return rc < 0 ? NULL : b64;
 }
 
 static void h_state_get(const json *body, const char *arg, struct srv_reply *r)
@@ -537,29 +521,21 @@ static const char *state_error(int rc)
 	}
 }
 
-static int restore(const uint8_t *plain, size_t len, const char **msg)
+/* The keeper opened the image and took its keys; the params come back. */
+static int restore(const char *prm_text, size_t len, const char **msg)
 {
-	json *j = NULL;
-	const json *prm, *keys, *v;
+	json *prm = NULL;
 	int rc;
 
 	*msg = "state image content is not valid";
-	rc = json_parse((const char *)plain, len, &j, NULL);
-	if (rc < 0)
-		return rc;
-	v = json_get(j, "v");
-	prm = json_get(j, "params");
-	keys = json_get(j, "keys");
-	rc = -EINVAL;
-	if (!json_is_num(v) || json_num(v) != 1 || !json_is_obj(prm) || !json_is_obj(keys))
-		goto out;
-	*msg = "state image keys cannot be restored";
-	if ((rc = keeper_import(keys)) < 0)
-		goto out;
-	*msg = "state image parameters cannot be restored";
-	rc = params_replace(prm);
-out:
-	json_free_secret(j);
+	rc = json_parse(prm_text, len, &prm, NULL);
+	if (rc == 0 && !json_is_obj(prm))
+		rc = -EINVAL;
+	if (rc == 0) {
+		*msg = "state image parameters cannot be restored";
+		rc = params_replace(prm);
+	}
+	json_free_secret(prm);
 	return rc;
 }
 
@@ -604,7 +580,7 @@ static int state_from_bucket(const json *body, json **obj, const char **state, s
 static void h_state_post(const json *body, const char *arg, struct srv_reply *r)
 {
 	const char *secret, *state, *msg;
-	uint8_t app[32], *plain = NULL;
+	char *plain = NULL;
 	size_t plen = 0;
 	json *obj = NULL;
 	int rc;
@@ -620,14 +596,20 @@ static void h_state_post(const json *body, const char *arg, struct srv_reply *r)
 			  "\"name\": N}");
 		return;
 	}
-	if (A.hal->appliance_secret(app) < 0) {
-		json_free(obj);
+	rc = keeper_state_open(state, strlen(state), secret, strlen(secret), &plain, &plen);
+	json_free(obj);         /* state pointed into it (a bucket's object) */
+	if (rc == -ENOKEY) {
 		reply_err(r, 500, "cannot read the appliance secret");
 		return;
 	}
-	rc = state_open(state, strlen(state), (const uint8_t *)secret, strlen(secret), app, &plain, &plen);
-	wipe(app, sizeof app);
-	json_free(obj);
+	if (rc == -EILSEQ) {
+		reply_err(r, 400, "state image content is not valid");
+		return;
+	}
+	if (rc == -EKEYREJECTED || rc == -EIO || rc == -ENOSPC) {
+		reply_err(r, rc == -EKEYREJECTED ? 400 : 500, "state image keys cannot be restored");
+		return;
+	}
 	if (rc < 0) {
 		reply_err(r, 400, state_error(rc));
 		return;
@@ -876,6 +858,7 @@ static void reap(int block)
 
 void api_tick(void)
 {
+	keeper_check();       /* a dead keeper ends this process (keeper.h) */
 	reap(0);
 	/* reap stray children (none expected) */
 	while (waitpid(-1, NULL, WNOHANG) > 0)

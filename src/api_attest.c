@@ -110,7 +110,6 @@ void api_attest(const char *target, const struct hal *hal, struct srv_reply *r)
 	uint8_t user[32 + SE_MAX_NONCE], spki[SPKI_MAX];
 	size_t nlen = 0, slen = 0;
 	struct buf ev = { .max = SE_MAX_EVIDENCE };
-	const struct cry_key *k = keeper_tls_key();
 	int rc;
 
 	if (get_nonce(target, user + 32, &nlen) < 0) {
@@ -121,7 +120,7 @@ void api_attest(const char *target, const struct hal *hal, struct srv_reply *r)
 		reply_err(r, 503, 0, API_ATTEST_NOT_PROTECTED);
 		return;
 	}
-	if (!k || cry_key_pub_der(k, spki, sizeof spki, &slen) < 0) {
+	if (keeper_pubkey_der(KEEPER_TLS, spki, sizeof spki, &slen) < 0) {
 		reply_err(r, 500, 1, "the TLS server key is not available");
 		return;
 	}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * builder: the per-build process and its pipeline (builder.h). The child
- * drops every key the parent held (keeper_close wipes them) before touching
- * user input; signatures come from the API process over the channel.
+ * holds no key (they live in the keeper process) and lets go of the API's
+ * channel to the keeper first; signatures come from the API process over
+ * the builder channel, within the build's budget.
  */
 #include "builder.h"
 
@@ -755,7 +756,7 @@ static void child(const json *params, const struct builder_cfg *cfg, int ch)
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	setpgid(0, 0);
-	keeper_close();
+	keeper_forget();
 	/* Let go of every client connection, the listener and the loop's
 	 * descriptors: a build must not keep a connection alive. */
 	long max = sysconf(_SC_OPEN_MAX);

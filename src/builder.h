@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * builder: one process per build, forked from the API process. It holds no
- * key (keeper_close() wipes the parent's copies first) and talks to the API
+ * key (they live in the keeper process, whose channel the child closes at
+ * once: keeper_forget) and talks to the API
  * process over a SOCK_SEQPACKET socketpair, one message per packet:
  *
  *   builder -> api   "status <text>"            the status string (§10)

@@ -1,464 +1,326 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * keeper: holds the private keys of sbsd (contract in keeper.h). Each key is a
- * PEM file in the keeper directory (0600, written atomically), loaded at open
- * and generated on first need. A key file that exists but does not parse, or
- * holds the wrong kind of key, is an error at open and is never regenerated
- * over. Every private-key PEM in memory lives in a stack buffer that is wiped
- * before the function returns.
- *
- * Replacement (keeper_import, keeper_set_tls_key) parses and checks everything
- * first, then stages every new file as <name>.new (atomic writes), then renames
- * the staged files into place, and only then swaps the in-memory keys. A
- * failure before the renames changes nothing; a rename failure rolls back the
- * files already renamed. Keys that the import does not name are kept.
- *
- * A replaced TLS key is retired, not freed: the TLS engine borrows it
- * (keeper_tls_key) and sessions on an older configuration may still use it.
- * Retired keys are freed at keeper_close(); at most KEEPER_MAX_RETIRED are
- * kept, the oldest being freed first beyond that.
+ * keeper: the API process's stub for the keeper process (contract in
+ * keeper.h, wire format in kproto.h). Each call sends one request and waits
+ * for its answer (KEEPER_WAIT_MS at most); the channel is blocking and used by
+ * one event loop, so requests never interleave. A dead or misbehaving keeper
+ * is fatal to the caller: without it the API process cannot sign, and a
+ * keeper restarted behind its back would be a different trust decision,
+ * which belongs to PID 1 (docs/processes.md).
  */
 #include "keeper.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "keeperd.h"
+#include "kproto.h"
 #include "limits.h"
 #include "util.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
-#define KEEPER_MAX_RETIRED 16
-#define HOST_MAX 253
-
-static const char *const key_name[KEEPER_NKEYS] = { "manifest", "image", "tls" };
+#define KEEPER_GONE_EXIT 70    /* EX_SOFTWARE */
 
 static struct {
-	int open;
-	char dir[PATH_MAX_SBS];
-	cry_rng_fn rng;
-	void *rctx;
-	struct cry_key *key[KEEPER_NKEYS];
-	struct cry_key *retired[KEEPER_MAX_RETIRED];
-	size_t nretired;
-} K;
+	int fd;
+	pid_t pid;
+} K = { -1, 0 };
 
-static void key_free(struct cry_key *key)
+pid_t keeper_pid(void)
 {
-	if (key)
-		cry_key_free(key);
+	return K.pid;
 }
 
-static int valid_key(enum keeper_key k)
+_Noreturn static void gone(int rc)
 {
-	return (int)k >= 0 && k < KEEPER_NKEYS;
+	log_err("the keeper process is gone (%s): sbsd cannot sign or serve TLS without it; "
+		"exiting", rc == -EPIPE ? "it closed its channel" : strerror(-rc));
+	_exit(KEEPER_GONE_EXIT);
 }
 
-/* MANIFEST must be RSA (build.py verifies PKCS#1 v1.5), IMAGE EC P-256
- * (cosign); TLS may be either, since a deploy-time SERVER_KEY is RSA. */
-static int type_ok(enum keeper_key k, const struct cry_key *key)
+int keeper_spawn(const struct keeper_cfg *cfg)
 {
-	enum cry_key_type t = cry_key_type(key);
+	struct kproto_hdr h;
+	uint8_t *p = NULL;
+	pid_t self = getpid();
+	int sv[2], rc;
 
-	if (k == KEEPER_MANIFEST)
-		return t == CRY_KEY_RSA;
-	if (k == KEEPER_IMAGE)
-		return t == CRY_KEY_EC_P256;
-	return t == CRY_KEY_RSA || t == CRY_KEY_EC_P256;
-}
-
-static int key_path(enum keeper_key k, const char *suffix, char *out, size_t cap)
-{
-	int n = snprintf(out, cap, "%s/%s.pem%s", K.dir, key_name[k], suffix);
-
-	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
-}
-
-/* Parses a private key PEM and checks its kind for slot k. */
-static int parse_for(enum keeper_key k, const uint8_t *pem, size_t len, struct cry_key **out)
-{
-	struct cry_key *key = NULL;
-	int rc;
-
-	*out = NULL;
-	if (len == 0 || len > KEY_MAX_PEM)
-		return len ? -E2BIG : -EINVAL;
-	rc = cry_key_parse(&key, pem, len);
-	if (rc < 0)
+	if (!cfg || !cfg->dir || !cfg->dir[0] || !cfg->rng)
 		return -EINVAL;
-	if (!type_ok(k, key)) {
-		key_free(key);
-		return -EINVAL;
-	}
-	*out = key;
-	return 0;
-}
-
-/* Loads one key file; absent is fine (slot stays empty). */
-static int load_key(enum keeper_key k)
-{
-	char path[PATH_MAX_SBS];
-	uint8_t *pem = NULL;
-	size_t len = 0;
-	int rc;
-
-	rc = key_path(k, "", path, sizeof path);
-	if (rc < 0)
-		return rc;
-	rc = util_read_file(path, KEY_MAX_PEM, &pem, &len);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0) {
-		log_err("keeper: cannot read the %s key file (%s)", key_name[k], strerror(-rc));
+	if (K.fd >= 0)
+		return -EBUSY;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	K.pid = fork();
+	if (K.pid < 0) {
+		rc = -errno;
+		close(sv[0]);
+		close(sv[1]);
+		K.pid = 0;
 		return rc;
 	}
-	rc = parse_for(k, pem, len, &K.key[k]);
+	if (K.pid == 0) {
+		close(sv[0]);
+		keeperd_main(sv[1], self, cfg);
+	}
+	close(sv[1]);
+	K.fd = sv[0];
+	rc = kproto_recv(K.fd, &h, &p, KEEPER_WAIT_MS);
+	free(p);
+	if (rc == 0 && (h.op != 0 || h.len != 0))
+		rc = -EPROTO;
+	if (rc == 0)
+		rc = h.status > 0 ? -EPROTO : h.status;
 	if (rc < 0)
-		log_err("keeper: the %s key file does not hold a usable key", key_name[k]);
-	wipe_free(pem, len);
+		keeper_close();
 	return rc;
-}
-
-static void free_all(void)
-{
-	for (int k = 0; k < KEEPER_NKEYS; k++)
-		key_free(K.key[k]);
-	for (size_t i = 0; i < K.nretired; i++)
-		key_free(K.retired[i]);
-	wipe(&K, sizeof K);
 }
 
 int keeper_open(const char *dir, cry_rng_fn rng, void *rctx)
 {
-	char stale[PATH_MAX_SBS];
-	size_t n;
-	int rc;
+	struct keeper_cfg c = { .dir = dir, .rng = rng, .rctx = rctx };
 
-	if (!dir || !dir[0] || !rng)
-		return -EINVAL;
-	if (K.open)
-		return -EBUSY;
-	n = strlen(dir);
-	if (n >= sizeof K.dir - 16)
-		return -ENAMETOOLONG;
-	rc = util_mkdirs(dir, 0700);
-	if (rc < 0)
-		return rc;
-	memcpy(K.dir, dir, n + 1);
-	K.rng = rng;
-	K.rctx = rctx;
-	for (int k = 0; k < KEEPER_NKEYS; k++) {
-		/* a staged file left by a crash mid-import is never rolled forward */
-		if (key_path((enum keeper_key)k, ".new", stale, sizeof stale) == 0)
-			unlink(stale);
-		rc = load_key((enum keeper_key)k);
-		if (rc < 0) {
-			free_all();
-			return rc;
-		}
-	}
-	K.open = 1;
-	return 0;
+	return keeper_spawn(&c);
 }
 
 void keeper_close(void)
 {
-	free_all();
+	int ws;
+
+	if (K.fd >= 0)
+		close(K.fd);
+	K.fd = -1;
+	if (K.pid > 0)
+		while (waitpid(K.pid, &ws, 0) < 0 && errno == EINTR)
+			;
+	K.pid = 0;
 }
 
-/* Writes key's private PEM to <name>.pem<suffix> atomically, 0600. */
-static int store_key(enum keeper_key k, const struct cry_key *key, const char *suffix)
+void keeper_forget(void)
 {
-	char pem[KEY_MAX_PEM], path[PATH_MAX_SBS];
-	size_t len = 0;
-	int rc;
-
-	rc = key_path(k, suffix, path, sizeof path);
-	if (rc < 0)
-		return rc;
-	rc = cry_key_priv_pem(key, pem, sizeof pem, &len);
-	if (rc == 0)
-		rc = util_write_atomic(path, pem, len, 0600);
-	wipe(pem, sizeof pem);
-	return rc;
+	if (K.fd >= 0)
+		close(K.fd);
+	K.fd = -1;
+	K.pid = 0;
 }
 
-/* The key in slot k, generated and stored first if absent. */
-static int ensure(enum keeper_key k, const struct cry_key **out)
+int keeper_check(void)
 {
-	static const enum cry_key_type gen_type[KEEPER_NKEYS] = {
-		CRY_KEY_RSA, CRY_KEY_EC_P256, CRY_KEY_EC_P256
-	};
-	struct cry_key *key = NULL;
-	int rc;
+	struct pollfd pfd = { .fd = K.fd, .events = POLLIN };
 
-	if (!K.open)
+	if (K.fd < 0)
 		return -EBADF;
-	if (!valid_key(k))
-		return -EINVAL;
-	if (!K.key[k]) {
-		rc = cry_key_gen(&key, gen_type[k], K.rng, K.rctx);
-		if (rc < 0)
-			return rc;
-		rc = store_key(k, key, "");
-		if (rc < 0) {
-			key_free(key);
-			log_err("keeper: cannot store the new %s key (%s)", key_name[k],
-				strerror(-rc));
-			return rc;
-		}
-		K.key[k] = key;
-		log_info("keeper: generated the %s key", key_name[k]);
-	}
-	*out = K.key[k];
+	/* the keeper never speaks unasked: readable means closed */
+	if (poll(&pfd, 1, 0) > 0)
+		gone(-EPIPE);
 	return 0;
+}
+
+/* One request, one answer. *ans (NUL-terminated) is malloc'd, or NULL. */
+static int call(enum kproto_op op, uint32_t arg, const void *p, size_t len, uint8_t **ans,
+		size_t *alen)
+{
+	struct kproto_hdr h;
+	uint8_t *a = NULL;
+	int rc;
+
+	if (ans)
+		*ans = NULL;
+	if (alen)
+		*alen = 0;
+	if (K.fd < 0)
+		return -EBADF;
+	rc = kproto_send(K.fd, (uint16_t)op, arg, 0, p, len);
+	if (rc == 0)
+		rc = kproto_recv(K.fd, &h, &a, KEEPER_WAIT_MS);
+	if (rc == 0 && (h.op != op || (h.status < 0 && h.len)))
+		rc = -EPROTO;
+	if (rc < 0)
+		gone(rc);
+	if (ans) {
+		*ans = a;
+		*alen = h.len;
+	} else if (a) {
+		wipe_free(a, (size_t)h.len + 1);
+	}
+	return h.status;
+}
+
+/* A call whose answer goes into the caller's buffer. */
+static int call_into(enum kproto_op op, uint32_t arg, const void *p, size_t len, void *out,
+		     size_t cap, size_t *olen, int nul)
+{
+	uint8_t *a;
+	size_t n;
+	int rc = call(op, arg, p, len, &a, &n);
+
+	if (rc >= 0 && n + (nul ? 1 : 0) > cap)
+		rc = -ENOSPC;
+	if (rc >= 0) {
+		memcpy(out, a, n);
+		if (nul)
+			((char *)out)[n] = 0;
+		if (olen)
+			*olen = n;
+	}
+	if (a)
+		wipe_free(a, n + 1);
+	return rc < 0 ? rc : 0;
 }
 
 int keeper_pubkey_pem(enum keeper_key k, char *out, size_t cap, size_t *len)
 {
-	const struct cry_key *key;
-	int rc;
-
 	if (!out || !len)
 		return -EINVAL;
-	rc = ensure(k, &key);
-	if (rc < 0)
-		return rc;
-	return cry_key_pub_pem(key, out, cap, len);
+	return call_into(KOP_PUBKEY_PEM, (uint32_t)k, NULL, 0, out, cap, len, 1);
+}
+
+int keeper_pubkey_der(enum keeper_key k, uint8_t *out, size_t cap, size_t *len)
+{
+	if (!out || !len)
+		return -EINVAL;
+	return call_into(KOP_PUBKEY_DER, (uint32_t)k, NULL, 0, out, cap, len, 0);
 }
 
 int keeper_has(enum keeper_key k)
 {
-	return K.open && valid_key(k) && K.key[k] != NULL;
+	if (K.fd < 0 || (int)k < 0 || k >= KEEPER_NKEYS)
+		return 0;
+	return call(KOP_HAS, (uint32_t)k, NULL, 0, NULL, NULL) == 1;
 }
 
 int keeper_sign(enum keeper_key k, const uint8_t hash[static 32],
 		uint8_t *sig, size_t cap, size_t *siglen)
 {
-	const struct cry_key *key;
-	int rc;
-
 	if (!sig || !siglen)
 		return -EINVAL;
-	rc = ensure(k, &key);
-	if (rc < 0)
-		return rc;
-	return cry_sign_sha256(key, hash, sig, cap, siglen, K.rng, K.rctx);
+	if ((int)k < 0 || k >= KEEPER_NKEYS)
+		return K.fd < 0 ? -EBADF : -EINVAL;
+	return call_into(KOP_SIGN, (uint32_t)k, hash, 32, sig, cap, siglen, 0);
 }
 
-/* 1..253 characters of [A-Za-z0-9.-]: nothing that could change the DN. */
-static int host_ok(const char *host)
+static int host_len(const char *host, size_t *n)
 {
-	size_t n = 0;
-
 	if (!host)
-		return 0;
-	for (; host[n]; n++) {
-		char c = host[n];
-		if (n >= HOST_MAX)
-			return 0;
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-'))
-			return 0;
-	}
-	return n > 0;
+		return -EINVAL;
+	*n = strnlen(host, KEEPER_MAX_HOST + 1);
+	return *n == 0 || *n > KEEPER_MAX_HOST ? -EINVAL : 0;
 }
 
 int keeper_tls_csr(const char *host, char *out, size_t cap)
 {
-	char subject[HOST_MAX + 4];
-	const struct cry_key *key;
-	int rc;
+	size_t n;
 
-	if (!out || !host_ok(host))
+	if (!out || host_len(host, &n) < 0)
 		return -EINVAL;
-	rc = ensure(KEEPER_TLS, &key);
-	if (rc < 0)
-		return rc;
-	snprintf(subject, sizeof subject, "CN=%s", host);
-	return cry_csr_make(key, subject, host, out, cap, K.rng, K.rctx);
+	return call_into(KOP_TLS_CSR, 0, host, n, out, cap, NULL, 1);
 }
 
-const struct cry_key *keeper_tls_key(void)
+int keeper_tls_selfsigned(const char *host, uint64_t serial, time_t not_before,
+			  time_t not_after, char *out, size_t cap)
 {
-	const struct cry_key *key = NULL;
+	uint8_t req[24 + KEEPER_MAX_HOST];
+	size_t n;
 
-	return ensure(KEEPER_TLS, &key) == 0 ? key : NULL;
-}
-
-/* Keeps a replaced TLS key alive for sessions that still borrow it. */
-static void retire(struct cry_key *old)
-{
-	if (!old)
-		return;
-	if (K.nretired == KEEPER_MAX_RETIRED) {
-		key_free(K.retired[0]);
-		memmove(K.retired, K.retired + 1, (KEEPER_MAX_RETIRED - 1) * sizeof K.retired[0]);
-		K.nretired--;
-	}
-	K.retired[K.nretired++] = old;
-}
-
-static void unlink_staged(struct cry_key *const nk[KEEPER_NKEYS])
-{
-	char path[PATH_MAX_SBS];
-
-	for (int k = 0; k < KEEPER_NKEYS; k++)
-		if (nk[k] && key_path((enum keeper_key)k, ".new", path, sizeof path) == 0)
-			unlink(path);
-}
-
-/* Puts the previous file of slot k back after a failed commit. */
-static void restore_file(enum keeper_key k)
-{
-	char path[PATH_MAX_SBS];
-
-	if (K.key[k]) {
-		if (store_key(k, K.key[k], "") < 0)
-			log_err("keeper: cannot restore the %s key file", key_name[k]);
-	} else if (key_path(k, "", path, sizeof path) == 0) {
-		unlink(path);
-	}
-}
-
-static int sync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -errno;
-	rc = fsync(fd) < 0 ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
-static int rename_staged(enum keeper_key k)
-{
-	char from[PATH_MAX_SBS], to[PATH_MAX_SBS];
-	int rc;
-
-	rc = key_path(k, ".new", from, sizeof from);
-	if (rc == 0)
-		rc = key_path(k, "", to, sizeof to);
-	if (rc == 0 && rename(from, to) < 0)
-		rc = -errno;
-	return rc;
-}
-
-/* Stages, renames, then swaps the slots whose nk[k] is set. Takes ownership
- * of every nk[k]: on success they are in use, on failure they are freed. */
-static int commit(struct cry_key *nk[KEEPER_NKEYS])
-{
-	int rc = 0, k, done = 0;
-
-	for (k = 0; k < KEEPER_NKEYS && rc == 0; k++)
-		if (nk[k])
-			rc = store_key((enum keeper_key)k, nk[k], ".new");
-	for (; done < KEEPER_NKEYS && rc == 0; done++)
-		if (nk[done])
-			rc = rename_staged((enum keeper_key)done);
-	if (rc == 0)
-		rc = sync_dir(K.dir);
-	if (rc < 0) {
-		/* slots below the failing one were renamed: put the old files back */
-		for (k = 0; k + 1 < done; k++)
-			if (nk[k])
-				restore_file((enum keeper_key)k);
-		unlink_staged(nk);
-		for (k = 0; k < KEEPER_NKEYS; k++)
-			key_free(nk[k]);
-		return rc;
-	}
-	for (k = 0; k < KEEPER_NKEYS; k++) {
-		if (!nk[k])
-			continue;
-		if (k == KEEPER_TLS)
-			retire(K.key[k]);
-		else
-			key_free(K.key[k]);
-		K.key[k] = nk[k];
-	}
-	return 0;
+	if (!out || host_len(host, &n) < 0)
+		return -EINVAL;
+	kproto_u64(req, serial);
+	kproto_u64(req + 8, (uint64_t)(int64_t)not_before);
+	kproto_u64(req + 16, (uint64_t)(int64_t)not_after);
+	memcpy(req + 24, host, n);
+	return call_into(KOP_TLS_SELF, 0, req, 24 + n, out, cap, NULL, 1);
 }
 
 int keeper_set_tls_key(const uint8_t *pem, size_t len)
 {
-	struct cry_key *nk[KEEPER_NKEYS] = { NULL };
+	if (K.fd < 0)
+		return -EBADF;
+	if (!pem || len == 0)
+		return -EINVAL;
+	if (len > KEY_MAX_PEM)
+		return -E2BIG;
+	return call(KOP_SET_TLS, 0, pem, len, NULL, NULL);
+}
+
+/* u32 n | s (n bytes) into b. */
+static int put_field(struct buf *b, const void *s, size_t n)
+{
+	uint8_t l[4];
+
+	kproto_u32(l, (uint32_t)n);
+	return buf_append(b, l, 4) < 0 || buf_append(b, s, n) < 0 ? -ENOMEM : 0;
+}
+
+static int secret_ok(const char *secret, size_t slen)
+{
+	if (!secret || slen == 0)
+		return -EINVAL;
+	return slen > PARAM_MAX_VALUE ? -E2BIG : 0;
+}
+
+int keeper_state_seal(const char *secret, size_t slen, const char *created,
+		      const char *params_json, size_t plen, char **b64, size_t *b64_len)
+{
+	struct buf b = { .max = KEEPER_MAX_MSG, .secret = 1 };
+	size_t tl = created ? strlen(created) : 0;
+	uint8_t *a;
+	size_t n;
 	int rc;
 
-	if (!K.open)
-		return -EBADF;
-	if (!pem)
+	if (!b64 || !b64_len || !params_json || tl == 0 || tl > KEEPER_MAX_TS)
 		return -EINVAL;
-	rc = parse_for(KEEPER_TLS, pem, len, &nk[KEEPER_TLS]);
+	*b64 = NULL;
+	*b64_len = 0;
+	if ((rc = secret_ok(secret, slen)) < 0)
+		return rc;
+	if (plen > STATE_MAX_PLAIN)
+		return -E2BIG;
+	rc = put_field(&b, secret, slen);
+	if (rc == 0)
+		rc = put_field(&b, created, tl);
+	if (rc == 0 && buf_append(&b, params_json, plen) < 0)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = call(KOP_STATE_SEAL, 0, b.data, b.len, &a, &n);
+	buf_free(&b);
 	if (rc < 0)
 		return rc;
-	return commit(nk);
+	*b64 = (char *)a;
+	*b64_len = n;
+	return a ? 0 : -EPROTO;
 }
 
-int keeper_export(json **out)
+int keeper_state_open(const char *state, size_t len, const char *secret, size_t slen,
+		      char **params, size_t *params_len)
 {
-	char pem[KEY_MAX_PEM];
-	size_t len;
-	json *o;
-	int rc = 0;
+	struct buf b = { .max = KEEPER_MAX_MSG, .secret = 1 };
+	uint8_t *a;
+	size_t n;
+	int rc;
 
-	if (!out)
+	if (!params || !params_len || (!state && len))
 		return -EINVAL;
-	*out = NULL;
-	if (!K.open)
-		return -EBADF;
-	o = json_new_obj();
-	if (!o)
-		return -ENOMEM;
-	for (int k = 0; k < KEEPER_NKEYS && rc == 0; k++) {
-		if (!K.key[k])
-			continue;
-		rc = cry_key_priv_pem(K.key[k], pem, sizeof pem, &len);
-		if (rc == 0)
-			rc = json_set_strn(o, key_name[k], pem, len);
-		wipe(pem, sizeof pem);
-	}
-	if (rc < 0) {
-		json_free_secret(o);
+	*params = NULL;
+	*params_len = 0;
+	if ((rc = secret_ok(secret, slen)) < 0)
 		return rc;
-	}
-	*out = o;
-	return 0;
-}
-
-/* Maps an export member name to its slot; -1 if unknown. */
-static int slot_of(const char *name)
-{
-	for (int k = 0; k < KEEPER_NKEYS; k++)
-		if (name && strcmp(name, key_name[k]) == 0)
-			return k;
-	return -1;
-}
-
-int keeper_import(const json *keys)
-{
-	struct cry_key *nk[KEEPER_NKEYS] = { NULL };
-	const json *m;
-	const char *s;
-	int rc = 0, k;
-
-	if (!K.open)
-		return -EBADF;
-	if (!json_is_obj(keys))
-		return -EINVAL;
-	for (m = json_child(keys); m && rc == 0; m = json_next(m)) {
-		k = slot_of(json_key(m));
-		s = json_str(m);
-		if (k < 0 || !s || nk[k])
-			rc = -EINVAL;   /* unknown name, not a string, or duplicate */
-		else
-			rc = parse_for((enum keeper_key)k, (const uint8_t *)s, strlen(s), &nk[k]);
-	}
-	if (rc < 0) {
-		for (k = 0; k < KEEPER_NKEYS; k++)
-			key_free(nk[k]);
+	if (len > STATE_MAX_B64)
+		return -E2BIG;
+	rc = put_field(&b, secret, slen);
+	if (rc == 0 && len && buf_append(&b, state, len) < 0)
+		rc = -ENOMEM;
+	if (rc == 0)
+		rc = call(KOP_STATE_OPEN, 0, b.data, b.len, &a, &n);
+	buf_free(&b);
+	if (rc < 0)
 		return rc;
-	}
-	return commit(nk);
+	*params = (char *)a;
+	*params_len = n;
+	return a ? 0 : -EPROTO;
 }

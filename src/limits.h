@@ -257,6 +257,18 @@
 #define IAM_REFRESH_S        60     /* a cached token is replaced this long before it expires */
 #define IAM_MAX_TTL          86400  /* a longer lifetime is taken as a day */
 
+/* The keeper channel (src/kproto.c): the API process and the keeper process
+ * exchange one header packet and then the payload in packets of at most
+ * KEEPER_CHUNK bytes over a SOCK_SEQPACKET socketpair. The largest request is
+ * a state image to open (its base64 plus SECRET), the largest answer a sealed
+ * state image: KEEPER_MAX_MSG bounds both, checked from the header before
+ * anything is allocated. */
+#define KEEPER_CHUNK         (32u << 10)   /* fits a socket's default send buffer */
+#define KEEPER_MAX_MSG       (STATE_MAX_B64 + PARAM_MAX_VALUE + 256u)
+#define KEEPER_MAX_HOST      253    /* a DNS name in a CSR or self-signed certificate */
+#define KEEPER_MAX_TS        40     /* the "created" time stamp of a state image */
+#define KEEPER_WAIT_MS       60000  /* one answer (RSA-2048 generation takes ~1 s) */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif

@@ -5,6 +5,12 @@
  * set it), opens the HAL, the keeper and the parameter store, picks its TLS
  * identity and serves the HPSB REST protocol over mutual TLS.
  *
+ * Processes (docs/processes.md): right after the HAL has opened the data
+ * directory, sbsd forks the keeper (keeper_spawn), which alone decodes
+ * SERVER_KEY, reads the appliance secret and holds the keys; this process
+ * then wipes those variables from its environment, narrows its capability
+ * bounding set to what it and its builders need, and becomes the API.
+ *
  * Deploy-time variables (base64 of PEM, as build.py's instance-env prints):
  *   CLIENT_CA   required: the CA that signs client (and posted server) certs
  *   CLIENT_CRT  optional: accepted for compatibility, must verify against CLIENT_CA
@@ -17,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -163,6 +171,83 @@ static void raise_nofile(void)
 	}
 }
 
+/* The secret a variable holds, wiped where the environment and the env
+ * file keep it (the keeper has its own copy), then the variable removed. */
+static void scrub_env(const char *name)
+{
+	char *v = getenv(name);
+
+	if (v)
+		wipe(v, strlen(v));
+	unsetenv(name);
+	for (size_t i = 0; i < nenvf; i++)
+		if (strcmp(envf[i].name, name) == 0 && envf[i].value)
+			wipe(envf[i].value, strlen(envf[i].value));
+}
+
+/* Capabilities neither the API nor a builder's sandbox ever uses leave the
+ * bounding, permitted and effective sets: among them CAP_SYS_PTRACE (so the
+ * API cannot read the keeper's memory) and CAP_DAC_READ_SEARCH (file
+ * handles). A process without capabilities (a developer's host) has nothing
+ * to drop. The rest stays for the builder (docs/processes.md). Then
+ * no_new_privs. */
+#define CAPB(n) (1ull << (n))
+static const uint64_t api_caps =
+	CAPB(0) /* CHOWN */ | CAPB(1) /* DAC_OVERRIDE */ | CAPB(3) /* FOWNER */ |
+	CAPB(4) /* FSETID */ | CAPB(5) /* KILL */ | CAPB(6) /* SETGID */ | CAPB(7) /* SETUID */ |
+	CAPB(8) /* SETPCAP */ | CAPB(10) /* NET_BIND_SERVICE */ | CAPB(12) /* NET_ADMIN */ |
+	CAPB(18) /* SYS_CHROOT */ | CAPB(21) /* SYS_ADMIN */ | CAPB(24) /* SYS_RESOURCE */ |
+	CAPB(27) /* MKNOD */ | CAPB(31) /* SETFCAP */;
+
+static int narrow_api(void)
+{
+	struct { uint32_t version; int pid; } h = { 0x20080522, 0 };   /* _LINUX_CAPABILITY_VERSION_3 */
+	struct { uint32_t effective, permitted, inheritable; } d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	if (!(d[0].permitted & CAPB(8)))         /* no CAP_SETPCAP: not privileged */
+		return 0;
+	for (unsigned long cap = 0; cap < 64; cap++)
+		if (!(api_caps & CAPB(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return -errno;
+	for (int i = 0; i < 2; i++) {
+		uint32_t keep = (uint32_t)(api_caps >> (32 * i));
+		d[i].effective &= keep;
+		d[i].permitted &= keep;
+		d[i].inheritable = 0;
+	}
+	if (syscall(SYS_capset, &h, d) < 0)
+		return -errno;
+	/* nothing this process or a builder execs gains privileges (RUN steps
+	 * run with no_new_privs already: docs/sandbox.md) */
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+static int start_keeper(const struct hal *hal, const char *data_dir)
+{
+	char keydir[PATH_MAX_SBS];
+	const char *skey = cfg("SERVER_KEY", NULL);
+	struct keeper_cfg kc = { .dir = keydir, .rng = util_rng,
+				 .tls_key_b64 = skey && *skey ? skey : NULL,
+				 .appliance_secret = hal->appliance_secret, .drop_privileges = 1 };
+	int rc;
+
+	snprintf(keydir, sizeof keydir, "%s/keys", data_dir);
+	util_sweep_tmp(keydir);
+	rc = keeper_spawn(&kc);
+	if (rc == -ENOKEY)
+		log_err("SERVER_KEY is not a usable private key (expected base64 of a PEM key)");
+	else if (rc < 0)
+		log_err("cannot start the keeper on %s: %s", keydir, strerror(-rc));
+	scrub_env("SERVER_KEY");
+	scrub_env("SBS_APPLIANCE_SECRET");
+	if (rc == 0 && (rc = narrow_api()) < 0)
+		log_err("cannot narrow the API process's capabilities: %s", strerror(-rc));
+	return rc;
+}
+
 static int serve(void)
 {
 	const struct hal *hal = hal_select(cfg("SBS_HAL", "sim"));
@@ -172,11 +257,11 @@ static int serve(void)
 	struct tlsid_cfg tc = { .hostname = cfg("SBS_HOSTNAME", "localhost") };
 	struct srv_cfg sc = { .listen = cfg("SBS_LISTEN", "0.0.0.0"), .handler = api_handle,
 			      .tick = api_tick };
-	char keydir[PATH_MAX_SBS];
 	uint64_t port;
 	int bad = 0, rc;
-	uint8_t *ca, *crt, *skey, *ccrt;
-	size_t crt_len, skey_len, ccrt_len;
+	uint8_t *ca, *crt, *ccrt;
+	const char *skey;
+	size_t crt_len, ccrt_len;
 
 	const char *ps = cfg("SBS_PORT", "443");
 	if (util_parse_u64(ps, strlen(ps), 65535, &port) < 0) {
@@ -186,7 +271,9 @@ static int serve(void)
 	sc.port = (uint16_t)port;
 	ca = pem_var("CLIENT_CA", &tc.client_ca_len, &bad);
 	crt = pem_var("SERVER_CRT", &crt_len, &bad);
-	skey = pem_var("SERVER_KEY", &skey_len, &bad);
+	skey = cfg("SERVER_KEY", NULL);   /* decoded in the keeper only */
+	if (skey && !*skey)
+		skey = NULL;
 	ccrt = pem_var("CLIENT_CRT", &ccrt_len, &bad);
 	if (bad)
 		return 2;
@@ -211,17 +298,14 @@ static int serve(void)
 	tc.client_ca = ca;
 	tc.server_crt = crt;
 	tc.server_crt_len = crt_len;
-	tc.server_key = skey;
-	tc.server_key_len = skey_len;
 	if ((rc = hal->open(&hc)) < 0) {
 		log_err("hal %s: cannot start: %s", hal->name, strerror(-rc));
 		return 1;
 	}
 	tc.data_dir = hal->data_dir();
-	snprintf(keydir, sizeof keydir, "%s/keys", tc.data_dir);
-	util_sweep_tmp(keydir);
-	if ((rc = keeper_open(keydir, util_rng, NULL)) < 0 ||
-	    (rc = params_open(tc.data_dir)) < 0 || (rc = api_open(tc.data_dir, hal,
+	if (start_keeper(hal, tc.data_dir) < 0)
+		return 1;
+	if ((rc = params_open(tc.data_dir)) < 0 || (rc = api_open(tc.data_dir, hal,
 					cfg("SBS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt"))) < 0) {
 		log_err("cannot open the data directory %s: %s", tc.data_dir, strerror(-rc));
 		return 1;
@@ -233,8 +317,6 @@ static int serve(void)
 		log_err("cannot set up TLS: %s", strerror(-rc));
 		return 1;
 	}
-	if (skey)
-		wipe_free(skey, skey_len);
 	free(crt);          /* parsed into the TLS configuration by tlsid_init */
 	log_info("sbsd %s listening on %s:%u (hal %s, data %s)", SBS_VERSION, sc.listen,
 		 srv_port(), hal->name, tc.data_dir);

@@ -24,40 +24,49 @@ static struct {
 	int bootstrap;
 } T;
 
+/* The handshake's ServerKeyExchange, signed by the keeper. */
+static int tls_sign(void *ctx, const uint8_t hash[static 32], uint8_t *sig, size_t cap,
+		    size_t *siglen)
+{
+	(void)ctx;
+	return keeper_sign(KEEPER_TLS, hash, sig, cap, siglen);
+}
+
 static int make_conf(const uint8_t *cert, size_t len)
 {
 	struct cry_tls_conf *conf;
-	int rc = cry_tls_server_conf(&conf, T.ca, T.ca_len, cert, len, keeper_tls_key(),
-				     util_rng, NULL);
+	int rc = cry_tls_server_conf_signer(&conf, T.ca, T.ca_len, cert, len, tls_sign, NULL,
+					    util_rng, NULL);
 	if (rc < 0)
 		return rc;
 	srv_set_conf(conf);
 	return 0;
 }
 
+/* 1 if the certificate (PEM) carries the keeper's TLS public key. */
+static int cert_is_ours(const uint8_t *pem, size_t len)
+{
+	struct cry_cert_info info;
+	char pub[sizeof info.pub_pem];
+	size_t n;
+
+	if (cry_cert_info(pem, len, &info) < 0 ||
+	    keeper_pubkey_pem(KEEPER_TLS, pub, sizeof pub, &n) < 0)
+		return 0;
+	return strcmp(pub, info.pub_pem) == 0;
+}
+
 static int self_signed(void)
 {
 	char pem[CERT_MAX_PEM];
 	time_t now = time(NULL);
-	struct cry_cert_req r = {
-		.subject = NULL,
-		.subject_key = keeper_tls_key(),
-		.issuer_key = keeper_tls_key(),
-		.not_before = now - 60,
-		.not_after = now + 30 * 86400,
-		.key_usage = CRY_KU_DIGSIG,
-		.ext_key_usage = CRY_EKU_SERVER,
-		.san_dns = T.hostname,
-	};
-	char subject[300];
+	uint64_t serial;
 	int rc;
 
-	snprintf(subject, sizeof subject, "CN=%s", T.hostname);
-	r.subject = subject;
-	if ((rc = util_rng(NULL, (uint8_t *)&r.serial, sizeof r.serial)) < 0)
+	if ((rc = util_rng(NULL, (uint8_t *)&serial, sizeof serial)) < 0)
 		return rc;
-	r.serial = (r.serial >> 2) | 1;
-	rc = cry_cert_make(&r, pem, sizeof pem, util_rng, NULL);
+	serial = (serial >> 2) | 1;
+	rc = keeper_tls_selfsigned(T.hostname, serial, now - 60, now + 30 * 86400, pem, sizeof pem);
 	if (rc < 0)
 		return rc;
 	T.bootstrap = 1;
@@ -79,13 +88,9 @@ int tlsid_init(const struct tlsid_cfg *cfg)
 	T.ca[cfg->client_ca_len] = 0;
 	T.ca_len = cfg->client_ca_len;
 
-	if (cfg->server_crt && cfg->server_key) {
-		rc = keeper_set_tls_key(cfg->server_key, cfg->server_key_len);
-		if (rc < 0) {
-			log_err("SERVER_KEY is not a usable private key");
-			return rc;
-		}
-		if (!cry_cert_matches_key(cfg->server_crt, cfg->server_crt_len, keeper_tls_key())) {
+	if (cfg->server_crt) {
+		/* SERVER_KEY went to the keeper at its start (keeper_cfg) */
+		if (!cert_is_ours(cfg->server_crt, cfg->server_crt_len)) {
 			log_err("SERVER_CRT does not match SERVER_KEY");
 			return -EINVAL;
 		}
@@ -95,12 +100,12 @@ int tlsid_init(const struct tlsid_cfg *cfg)
 	char pub[1024];
 	size_t publen;
 	rc = keeper_pubkey_pem(KEEPER_TLS, pub, sizeof pub, &publen); /* generate on first need */
-	if (rc < 0 || !keeper_tls_key()) {
+	if (rc < 0) {
 		log_err("cannot create the TLS key");
 		return rc < 0 ? rc : -EIO;
 	}
 	if (util_read_file(T.cert_path, CERT_MAX_PEM, &posted, &plen) == 0) {
-		if (cry_cert_matches_key(posted, plen, keeper_tls_key()) &&
+		if (cert_is_ours(posted, plen) &&
 		    make_conf(posted, plen) == 0) {
 			log_info("serving the certificate posted to /certificate");
 			free(posted);
@@ -128,7 +133,7 @@ int tlsid_install(const uint8_t *pem, size_t len, const char **msg)
 		*msg = "certificate is not signed by the client CA (CLIENT_CA) or is not valid now";
 		return -EINVAL;
 	}
-	if (!cry_cert_matches_key(pem, len, keeper_tls_key())) {
+	if (!cert_is_ours(pem, len)) {
 		*msg = "certificate is not for this server's key: sign the CSR from GET /csr/<host>";
 		return -EINVAL;
 	}

@@ -3,8 +3,9 @@
  * tlsid: which certificate sbsd presents, and the CSR bootstrap.
  *
  * At start-up, in this order:
- *  1. SERVER_CRT + SERVER_KEY given at deploy time (PEM): the key goes to the
- *     keeper, the certificate is served.
+ *  1. SERVER_CRT + SERVER_KEY given at deploy time (PEM): the key went to the
+ *     keeper when it started (keeper_cfg.tls_key_b64), the certificate is
+ *     served if it carries the keeper's TLS public key.
  *  2. A certificate posted earlier (POST /certificate), stored in
  *     <data>/tls-cert.pem, whose key is the keeper's TLS key.
  *  3. Otherwise a temporary self-signed certificate for the keeper's TLS key
@@ -12,6 +13,8 @@
  *     valid client certificate; they fetch GET /csr/<host>, sign it with their
  *     CA and post it back.
  * Client certificates are always required and verified against CLIENT_CA.
+ * The TLS private key never enters this process: handshakes sign through
+ * keeper_sign(KEEPER_TLS) (cry_tls_server_conf_signer).
  */
 #ifndef SBS_TLSID_H
 #define SBS_TLSID_H
@@ -23,7 +26,6 @@ struct tlsid_cfg {
 	const char *hostname;
 	const uint8_t *client_ca; size_t client_ca_len;
 	const uint8_t *server_crt; size_t server_crt_len;   /* optional */
-	const uint8_t *server_key; size_t server_key_len;   /* optional, SECRET */
 	const char *data_dir;
 };
 

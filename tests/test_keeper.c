@@ -1,351 +1,226 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tests of src/keeper.c in a temporary directory: keys generated on first
- * need and stable across close/reopen, signatures checked with
- * cry_verify_sha256 (RSA PKCS#1 v1.5 for MANIFEST, ECDSA for IMAGE), the TLS
- * CSR and its host check, export -> import into a second directory, imports
- * and TLS key replacements that must change nothing, file modes, and that no
- * public output carries private key material.
+ * Tests of the keeper as a process (src/keeper.c stub, src/keeperd.c, the
+ * kproto channel): keeper_open forks a real keeper over a socketpair; keys
+ * are generated there and stable across restarts; signatures verify with
+ * cry_verify_sha256 against the public halves; the CSR and the self-signed
+ * certificate carry the TLS key; state images sealed by one keeper open in
+ * another with the same appliance secret (and not with a wrong SECRET, a
+ * modified image, another appliance secret); raw malformed requests get
+ * -EINVAL and the keeper keeps serving; a framing violation ends it; a dead
+ * keeper ends its client with status 70, a closed channel ends the keeper.
+ * The key store itself is tested in-process by test_kstore.c.
  */
 #include "keeper.h"
+#include "keeperd.h"
+#include "kproto.h"
 #include "limits.h"
+#include "state.h"
 #include "tutil.h"
 #include "util.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static char root[] = "/tmp/sbs-test-keeper-XXXXXX";
-static const char *const files[KEEPER_NKEYS] = { "manifest.pem", "image.pem", "tls.pem" };
+static uint8_t app_secret[32] = { 0x5b, 0x53 };
 
-struct pubs {
-	char pem[KEEPER_NKEYS][1024];
-};
+static int app_a(uint8_t out[static 32])
+{
+	memcpy(out, app_secret, 32);
+	return 0;
+}
 
-static void get_pubs(struct pubs *p)
+static int app_b(uint8_t out[static 32])
+{
+	memcpy(out, app_secret, 32);
+	out[31] ^= 1;
+	return 0;
+}
+
+static int spawn(const char *dir, int (*app)(uint8_t out[static 32]))
+{
+	struct keeper_cfg c = { .dir = dir, .rng = util_rng, .appliance_secret = app,
+				.drop_privileges = 1 };
+	return keeper_spawn(&c);
+}
+
+static void pubs(char pem[KEEPER_NKEYS][1024])
 {
 	for (int k = 0; k < KEEPER_NKEYS; k++) {
 		size_t n = 0;
-		CHECK(keeper_pubkey_pem((enum keeper_key)k, p->pem[k], sizeof p->pem[k], &n) == 0);
-		CHECK(n == strlen(p->pem[k]));
-		CHECK(strncmp(p->pem[k], "-----BEGIN PUBLIC KEY-----", 26) == 0);
-		CHECK(strstr(p->pem[k], "PRIVATE") == NULL);
-		CHECK(n < 600);                 /* an RSA-2048 private key PEM is ~1.7 KiB */
+		CHECK(keeper_pubkey_pem((enum keeper_key)k, pem[k], 1024, &n) == 0);
+		CHECK(n == strlen(pem[k]) && strstr(pem[k], "BEGIN PUBLIC KEY") && !strstr(pem[k], "PRIVATE"));
 	}
 }
 
-static int same_pubs(const struct pubs *a, const struct pubs *b)
+static void test_basics(const char *dir, char p[KEEPER_NKEYS][1024])
 {
-	for (int k = 0; k < KEEPER_NKEYS; k++)
-		if (strcmp(a->pem[k], b->pem[k]) != 0)
-			return 0;
-	return 1;
-}
-
-static void path_of(char *out, size_t cap, const char *dir, const char *name)
-{
-	snprintf(out, cap, "%s/%s", dir, name);
-}
-
-static int file_mode(const char *dir, const char *name)
-{
-	char p[512];
-	struct stat st;
-
-	path_of(p, sizeof p, dir, name);
-	return stat(p, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
-}
-
-/* Concatenation of the key files, to prove that nothing changed on disk. */
-static char *snapshot(const char *dir)
-{
-	struct buf b = { 0 };
-
-	for (int k = 0; k < KEEPER_NKEYS; k++) {
-		char p[512];
-		uint8_t *d = NULL;
-		size_t n = 0;
-		path_of(p, sizeof p, dir, files[k]);
-		if (util_read_file(p, KEY_MAX_PEM, &d, &n) == 0)
-			buf_append(&b, d, n);
-		buf_append(&b, "|", 1);
-		wipe_free(d, n);
-	}
-	return (char *)b.data;
-}
-
-static int count_entries(const char *dir)
-{
-	DIR *d = opendir(dir);
-	int n = 0;
-
-	for (struct dirent *e; d && (e = readdir(d));)
-		n += e->d_name[0] != '.';
-	if (d)
-		closedir(d);
-	return n;
-}
-
-static void test_generate_and_reopen(const char *dir, struct pubs *first)
-{
-	struct pubs again;
-	struct stat st;
-	char sub[300];
-
-	CHECK(keeper_has(KEEPER_MANIFEST) == 0);     /* not open yet */
-	CHECK(keeper_open(dir, util_rng, NULL) == 0);
-	CHECK(keeper_open(dir, util_rng, NULL) == -EBUSY);
-	CHECK(stat(dir, &st) == 0 && (st.st_mode & 0777) == 0700);
-	for (int k = 0; k < KEEPER_NKEYS; k++)
-		CHECK(keeper_has((enum keeper_key)k) == 0);
-	CHECK(keeper_has(KEEPER_NKEYS) == 0 && keeper_has((enum keeper_key)-1) == 0);
-	CHECK(count_entries(dir) == 0);
-	get_pubs(first);
-	for (int k = 0; k < KEEPER_NKEYS; k++) {
-		CHECK(keeper_has((enum keeper_key)k) == 1);
-		CHECK(file_mode(dir, files[k]) == 0600);
-	}
-	CHECK(count_entries(dir) == KEEPER_NKEYS);   /* no temp files left */
-	get_pubs(&again);
-	CHECK(same_pubs(first, &again));
-	keeper_close();
-	CHECK(keeper_has(KEEPER_MANIFEST) == 0);
-	CHECK(keeper_open(dir, util_rng, NULL) == 0);
-	for (int k = 0; k < KEEPER_NKEYS; k++)
-		CHECK(keeper_has((enum keeper_key)k) == 1);
-	get_pubs(&again);
-	CHECK(same_pubs(first, &again));
-	keeper_close();
-	/* the keys directory itself is created when missing */
-	snprintf(sub, sizeof sub, "%s/new/keys", root);
-	CHECK(keeper_open(sub, util_rng, NULL) == 0);
-	CHECK(keeper_has(KEEPER_IMAGE) == 0);
-	keeper_close();
-}
-
-static void test_sign(const struct pubs *p)
-{
-	uint8_t hash[32], other[32], sig[SIG_MAX];
+	char again[KEEPER_NKEYS][1024], pem[CERT_MAX_PEM], pub[1024], san[300];
+	uint8_t hash[32], sig[600];
+	struct cry_cert_info info;
 	size_t n = 0;
-	const char *m = p->pem[KEEPER_MANIFEST], *i = p->pem[KEEPER_IMAGE];
 
-	cry_sha256("sbs manifest", 12, hash);
-	cry_sha256("something else", 14, other);
-	CHECK(keeper_sign(KEEPER_MANIFEST, hash, sig, sizeof sig, &n) == 0);
-	CHECK(n == 256);
-	CHECK(cry_verify_sha256((const uint8_t *)m, strlen(m), hash, sig, n) == 0);
-	CHECK(cry_verify_sha256((const uint8_t *)m, strlen(m), other, sig, n) == -EBADMSG);
-	CHECK(cry_verify_sha256((const uint8_t *)i, strlen(i), hash, sig, n) != 0);
-	CHECK(keeper_sign(KEEPER_MANIFEST, hash, sig, 100, &n) < 0);   /* too small */
-	CHECK(keeper_sign(KEEPER_IMAGE, hash, sig, sizeof sig, &n) == 0);
-	CHECK(n >= 8 && n <= 72 && sig[0] == 0x30);                     /* DER ECDSA */
-	CHECK(cry_verify_sha256((const uint8_t *)i, strlen(i), hash, sig, n) == 0);
-	sig[n - 1] ^= 1;
-	CHECK(cry_verify_sha256((const uint8_t *)i, strlen(i), hash, sig, n) != 0);
+	CHECK(keeper_has(KEEPER_IMAGE) == 0 && keeper_pid() == 0);
+	CHECK(spawn(dir, app_a) == 0);
+	CHECK(keeper_pid() > 0 && keeper_pid() != getpid());
+	CHECK(spawn(dir, app_a) == -EBUSY);
+	CHECK(keeper_has(KEEPER_IMAGE) == 0 && keeper_has(KEEPER_NKEYS) == 0);
+	pubs(p);
+	CHECK(keeper_has(KEEPER_IMAGE) == 1);
+	cry_sha256("digest", 6, hash);
+	for (int k = 0; k < KEEPER_NKEYS; k++) {
+		CHECK(keeper_sign((enum keeper_key)k, hash, sig, sizeof sig, &n) == 0);
+		CHECK(cry_verify_sha256((const uint8_t *)p[k], strlen(p[k]), hash, sig, n) == 0);
+		sig[n / 2] ^= 1;
+		CHECK(cry_verify_sha256((const uint8_t *)p[k], strlen(p[k]), hash, sig, n) != 0);
+	}
+	CHECK(keeper_sign(KEEPER_MANIFEST, hash, sig, 100, &n) == -ENOSPC);
 	CHECK(keeper_sign(KEEPER_NKEYS, hash, sig, sizeof sig, &n) == -EINVAL);
-}
-
-static void test_csr(const struct pubs *p)
-{
-	char csr[4096], pub[1024], san[300], host[300];
-	static const char *const bad[] = {
-		"", "a b", "x,CN=evil", "host/1", "h\xc3\xa9", "a_b", "x\ny",
-	};
-
-	CHECK(keeper_tls_csr("build.example.com", csr, sizeof csr) == 0);
-	CHECK(strstr(csr, "BEGIN CERTIFICATE REQUEST") != NULL);
-	CHECK(strstr(csr, "PRIVATE") == NULL);
-	CHECK(cry_csr_info((const uint8_t *)csr, strlen(csr), pub, sizeof pub, san,
-			   sizeof san) == 0);
-	CHECK(strcmp(pub, p->pem[KEEPER_TLS]) == 0);
-	CHECK(strcmp(san, "build.example.com") == 0);
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		CHECK(keeper_tls_csr(bad[i], csr, sizeof csr) == -EINVAL);
-	CHECK(keeper_tls_csr(NULL, csr, sizeof csr) == -EINVAL);
-	memset(host, 'a', 254);
-	host[254] = 0;
-	CHECK(keeper_tls_csr(host, csr, sizeof csr) == -EINVAL);
-	host[253] = 0;
-	for (int i = 63; i < 253; i += 64)
-		host[i] = '.';                  /* labels of 63 */
-	CHECK(keeper_tls_csr(host, csr, sizeof csr) == 0);
-	CHECK(cry_csr_info((const uint8_t *)csr, strlen(csr), pub, sizeof pub, san,
-			   sizeof san) == 0 && strcmp(san, host) == 0);
-	CHECK(keeper_tls_key() != NULL && cry_key_type(keeper_tls_key()) == CRY_KEY_EC_P256);
-}
-
-static json *export_all(void)
-{
-	json *e = NULL;
-
-	CHECK(keeper_export(&e) == 0);
-	CHECK(json_count(e) == KEEPER_NKEYS);
-	CHECK(json_get_str(e, "manifest") &&
-	      strstr(json_get_str(e, "manifest"), "-----BEGIN RSA PRIVATE KEY-----"));
-	CHECK(json_get_str(e, "image") &&
-	      strstr(json_get_str(e, "image"), "-----BEGIN EC PRIVATE KEY-----"));
-	CHECK(json_get_str(e, "tls") && strstr(json_get_str(e, "tls"), "PRIVATE KEY"));
-	return e;
-}
-
-/* Every one of these must fail and leave memory and disk as they were. */
-static void test_bad_imports(const char *dir, const json *good)
-{
-	struct pubs before, after;
-	char *snap = snapshot(dir), *snap2;
-	const char *rsa = json_get_str(good, "manifest"), *ec = json_get_str(good, "image");
-	static const char *const bad_json[] = {
-		"[]", "\"x\"", "{\"manifest\": \"garbage\"}", "{\"bogus\": \"x\"}",
-		"{\"manifest\": 5}", "{\"tls\": null}", "{\"image\": {}}",
-	};
-
-	get_pubs(&before);
-	for (size_t i = 0; i < sizeof bad_json / sizeof bad_json[0]; i++) {
-		json *j = NULL;
-		const char *err;
-		CHECK(json_parse(bad_json[i], strlen(bad_json[i]), &j, &err) == 0);
-		CHECK(keeper_import(j) == -EINVAL);
-		json_free(j);
-	}
-	CHECK(keeper_import(NULL) == -EINVAL);
-	/* right PEMs in the wrong slots; a valid key next to a bad one */
-	json *j = json_new_obj();
-	CHECK(json_set_str(j, "image", rsa) == 0);
-	CHECK(keeper_import(j) == -EINVAL);
-	json_del(j, "image");
-	CHECK(json_set_str(j, "manifest", ec) == 0);
-	CHECK(keeper_import(j) == -EINVAL);
-	CHECK(json_set_str(j, "manifest", rsa) == 0 && json_set_str(j, "image", "junk") == 0);
-	CHECK(keeper_import(j) == -EINVAL);
-	json_free_secret(j);
+	CHECK(keeper_tls_csr("build.example.com", pem, sizeof pem) == 0);
+	CHECK(cry_csr_info((const uint8_t *)pem, strlen(pem), pub, sizeof pub, san, sizeof san) == 0);
+	CHECK(strcmp(pub, p[KEEPER_TLS]) == 0 && strcmp(san, "build.example.com") == 0);
+	CHECK(keeper_tls_csr("x,CN=evil", pem, sizeof pem) == -EINVAL);
+	CHECK(keeper_tls_csr("build.example.com", pem, 64) == -ENOSPC);
+	CHECK(keeper_tls_selfsigned("h.example", 9, time(NULL) - 5, time(NULL) + 60, pem,
+				    sizeof pem) == 0);
+	CHECK(cry_cert_info((const uint8_t *)pem, strlen(pem), &info) == 0);
+	CHECK(strcmp(info.pub_pem, p[KEEPER_TLS]) == 0 && strcmp(info.san_dns, "h.example") == 0);
 	CHECK(keeper_set_tls_key((const uint8_t *)"junk", 4) == -EINVAL);
-	CHECK(keeper_set_tls_key(NULL, 0) == -EINVAL);
-	get_pubs(&after);
-	CHECK(same_pubs(&before, &after));
-	snap2 = snapshot(dir);
-	CHECK(snap && snap2 && strcmp(snap, snap2) == 0);
-	CHECK(count_entries(dir) == KEEPER_NKEYS);
-	wipe_free(snap, snap ? strlen(snap) : 0);
-	wipe_free(snap2, snap2 ? strlen(snap2) : 0);
-}
-
-/* A partial import replaces only the keys it names; a new TLS key leaves the
- * old key object alive for sessions that still borrow it. */
-static void test_partial_and_tls(const struct pubs *orig)
-{
-	struct cry_key *k = NULL;
-	char pem[KEY_MAX_PEM];
-	size_t n = 0;
-	struct pubs now;
-	const struct cry_key *old_tls = keeper_tls_key();
-	json *j = json_new_obj();
-
-	CHECK(cry_key_gen(&k, CRY_KEY_EC_P256, util_rng, NULL) == 0);
-	CHECK(cry_key_priv_pem(k, pem, sizeof pem, &n) == 0);
-	CHECK(json_set_strn(j, "image", pem, n) == 0);
-	CHECK(keeper_import(j) == 0);
-	json_free_secret(j);
-	get_pubs(&now);
-	CHECK(strcmp(now.pem[KEEPER_MANIFEST], orig->pem[KEEPER_MANIFEST]) == 0);
-	CHECK(strcmp(now.pem[KEEPER_IMAGE], orig->pem[KEEPER_IMAGE]) != 0);
-	CHECK(strcmp(now.pem[KEEPER_TLS], orig->pem[KEEPER_TLS]) == 0);
-	cry_key_free(k);
-	wipe(pem, sizeof pem);
-
-	/* a deploy-time RSA server key */
-	k = NULL;
-	CHECK(cry_key_gen(&k, CRY_KEY_RSA, util_rng, NULL) == 0);
-	CHECK(cry_key_priv_pem(k, pem, sizeof pem, &n) == 0);
-	CHECK(keeper_set_tls_key((const uint8_t *)pem, n) == 0);
-	CHECK(keeper_tls_key() != old_tls && cry_key_type(keeper_tls_key()) == CRY_KEY_RSA);
-	CHECK(old_tls && cry_key_type(old_tls) == CRY_KEY_EC_P256);   /* still valid */
-	get_pubs(&now);
-	CHECK(strcmp(now.pem[KEEPER_TLS], orig->pem[KEEPER_TLS]) != 0);
-	cry_key_free(k);
-	wipe(pem, sizeof pem);
-}
-
-static void test_export_import(const char *dir1, const char *dir2, const struct pubs *p1)
-{
-	struct pubs p2;
-	json *e;
-
-	CHECK(keeper_open(dir1, util_rng, NULL) == 0);
-	e = export_all();
-	test_bad_imports(dir1, e);
 	keeper_close();
+	CHECK(keeper_pid() == 0 && keeper_sign(KEEPER_IMAGE, hash, sig, sizeof sig, &n) == -EBADF);
+	CHECK(spawn(dir, app_a) == 0);
+	pubs(again);
+	for (int k = 0; k < KEEPER_NKEYS; k++)
+		CHECK(strcmp(p[k], again[k]) == 0);
+	keeper_close();
+}
 
-	CHECK(keeper_open(dir2, util_rng, NULL) == 0);
-	CHECK(keeper_import(e) == 0);
-	for (int k = 0; k < KEEPER_NKEYS; k++) {
-		CHECK(keeper_has((enum keeper_key)k) == 1);
-		CHECK(file_mode(dir2, files[k]) == 0600);
+static void test_state(const char *d1, const char *d2, char p1[KEEPER_NKEYS][1024])
+{
+	static const char params[] = "{\"SECRET\":\"s3cr3t\",\"DOCKER_REPO\":\"r\"}";
+	char p2[KEEPER_NKEYS][1024], *b64 = NULL, *prm = NULL, *bad;
+	uint8_t *plain = NULL;
+	size_t bl = 0, pl = 0, n;
+
+	CHECK(spawn(d1, app_a) == 0);
+	CHECK(keeper_state_seal("s3cr3t", 6, "2026-01-01_00-00-00.000000", params, strlen(params),
+				&b64, &bl) == 0);
+	CHECK(b64 && bl == strlen(b64) && !strstr(b64, "PRIVATE"));
+	CHECK(keeper_state_seal("s3cr3t", 6, "ts", "[1]", 3, &bad, &n) == -EINVAL);
+	CHECK(keeper_state_seal("", 0, "ts", params, strlen(params), &bad, &n) == -EINVAL);
+	keeper_close();
+	/* an independent opening with state_open: the documented layout */
+	CHECK(state_open(b64, bl, (const uint8_t *)"s3cr3t", 6, app_secret, &plain, &pl) == 0);
+	CHECK(strstr((char *)plain, "\"v\":1,\"params\":{\"SECRET\":\"s3cr3t\""));
+	CHECK(strstr((char *)plain, "BEGIN RSA PRIVATE KEY") && strstr((char *)plain, "\"image\":"));
+	CHECK(!strstr((char *)plain, "\"tls\":"));      /* the TLS identity stays */
+	wipe_free(plain, pl);
+
+	CHECK(spawn(d2, app_b) == 0);                   /* another appliance secret */
+	CHECK(keeper_state_open(b64, bl, "s3cr3t", 6, &prm, &n) == -EBADMSG);
+	keeper_close();
+	CHECK(spawn(d2, app_a) == 0);
+	pubs(p2);
+	CHECK(strcmp(p1[KEEPER_IMAGE], p2[KEEPER_IMAGE]) != 0);
+	CHECK(keeper_state_open(b64, bl, "wrong", 5, &prm, &n) == -EBADMSG);
+	bad = strdup(b64);
+	bad[bl / 2] = bad[bl / 2] == 'A' ? 'B' : 'A';
+	CHECK(keeper_state_open(bad, bl, "s3cr3t", 6, &prm, &n) == -EBADMSG);
+	CHECK(keeper_state_open(bad, 3, "s3cr3t", 6, &prm, &n) == -EINVAL);
+	free(bad);
+	pubs(p2);
+	CHECK(strcmp(p1[KEEPER_IMAGE], p2[KEEPER_IMAGE]) != 0);   /* nothing changed */
+	CHECK(keeper_state_open(b64, bl, "s3cr3t", 6, &prm, &n) == 0);
+	CHECK(prm && strcmp(prm, params) == 0 && n == strlen(params));
+	wipe_free(prm, n);
+	pubs(p2);
+	CHECK(strcmp(p1[KEEPER_IMAGE], p2[KEEPER_IMAGE]) == 0);
+	CHECK(strcmp(p1[KEEPER_MANIFEST], p2[KEEPER_MANIFEST]) == 0);
+	CHECK(strcmp(p1[KEEPER_TLS], p2[KEEPER_TLS]) != 0);
+	keeper_close();
+	CHECK(spawn(d2, NULL) == 0);                    /* no appliance secret */
+	CHECK(keeper_state_open(b64, bl, "s3cr3t", 6, &prm, &n) == -ENOKEY);
+	keeper_close();
+	free(b64);
+}
+
+/* A raw channel to a keeper of our own (as a compromised API would have). */
+static void test_raw(const char *dir)
+{
+	struct keeper_cfg c = { .dir = dir, .rng = util_rng };
+	struct kproto_hdr h;
+	uint8_t *a = NULL, junk[40] = { 0 };
+	int sv[2], ws;
+	pid_t pid;
+
+	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		keeperd_main(sv[1], getppid(), &c);
 	}
-	CHECK(count_entries(dir2) == KEEPER_NKEYS);
-	get_pubs(&p2);
-	CHECK(same_pubs(p1, &p2));
-	keeper_close();
-	CHECK(keeper_open(dir2, util_rng, NULL) == 0);     /* and it was stored */
-	get_pubs(&p2);
-	CHECK(same_pubs(p1, &p2));
-	test_partial_and_tls(p1);
-	keeper_close();
-	json_free_secret(e);
+	close(sv[1]);
+	CHECK(kproto_recv(sv[0], &h, &a, 5000) == 0 && h.op == 0 && h.status == 0);
+	/* well framed but bad: each answered -EINVAL, the keeper goes on */
+	CHECK(kproto_send(sv[0], KOP_SIGN, KEEPER_IMAGE, 0, junk, 31) == 0);
+	CHECK(kproto_recv(sv[0], &h, &a, 5000) == 0 && h.status == -EINVAL && h.len == 0);
+	CHECK(kproto_send(sv[0], KOP_SIGN, 7, 0, junk, 32) == 0);
+	CHECK(kproto_recv(sv[0], &h, &a, 5000) == 0 && h.status == -EINVAL);
+	CHECK(kproto_send(sv[0], 99, 0, 0, NULL, 0) == 0);
+	CHECK(kproto_recv(sv[0], &h, &a, 5000) == 0 && h.op == 99 && h.status == -EINVAL);
+	CHECK(kproto_send(sv[0], KOP_HAS, KEEPER_IMAGE, 0, NULL, 0) == 0);
+	CHECK(kproto_recv(sv[0], &h, &a, 5000) == 0 && h.status == 1);
+	/* a header of the wrong size breaks the framing: the keeper exits */
+	CHECK(send(sv[0], junk, 15, 0) == 15);
+	CHECK(kproto_recv(sv[0], &h, &a, 5000) == -EPIPE);
+	CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws));
+	close(sv[0]);
 }
 
-static void test_bad_files(const char *dir)
+/* The keeper dies: the client notices and exits 70; the client closes: the
+ * keeper exits. */
+static void test_deaths(const char *dir)
 {
-	char p[512], pn[512];
-	json *e = NULL;
-	uint8_t h[32] = { 0 }, sig[SIG_MAX];
-	size_t n;
+	int ws;
+	pid_t pid = fork();
 
-	CHECK(keeper_export(&e) == -EBADF && e == NULL);
-	CHECK(keeper_sign(KEEPER_IMAGE, h, sig, sizeof sig, &n) == -EBADF);
-	CHECK(keeper_tls_key() == NULL);
-	/* a staged file from an interrupted import is discarded, never used */
-	path_of(pn, sizeof pn, dir, "image.pem.new");
-	CHECK(util_write_atomic(pn, "junk", 4, 0600) == 0);
-	CHECK(keeper_open(dir, util_rng, NULL) == 0);
-	CHECK(access(pn, F_OK) < 0);
-	keeper_close();
-	/* an unreadable key file fails open and is left alone */
-	path_of(p, sizeof p, dir, "manifest.pem");
-	CHECK(util_write_atomic(p, "not a key", 9, 0600) == 0);
-	CHECK(keeper_open(dir, util_rng, NULL) == -EINVAL);
-	CHECK(keeper_has(KEEPER_MANIFEST) == 0);
-	CHECK(keeper_open(dir, util_rng, NULL) == -EINVAL);  /* not regenerated */
-	/* a key of the wrong kind in a slot is refused too */
-	char ip[512];
-	uint8_t *d = NULL;
-	size_t dl = 0;
-	path_of(ip, sizeof ip, dir, "image.pem");
-	CHECK(util_read_file(ip, KEY_MAX_PEM, &d, &dl) == 0);
-	CHECK(d && util_write_atomic(p, d, dl, 0600) == 0);
-	wipe_free(d, dl);
-	CHECK(keeper_open(dir, util_rng, NULL) == -EINVAL);
-	CHECK(keeper_open(NULL, util_rng, NULL) == -EINVAL);
-	CHECK(keeper_open(dir, NULL, NULL) == -EINVAL);
-}
-
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	(void)st;
-	(void)flag;
-	(void)f;
-	return remove(p);
+	if (pid == 0) {
+		if (spawn(dir, app_a) < 0)
+			_exit(1);
+		kill(keeper_pid(), SIGKILL);
+		usleep(200000);
+		keeper_check();
+		_exit(0);                /* not reached when the check works */
+	}
+	CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 70);
+	pid = fork();
+	if (pid == 0) {
+		uint8_t h[32] = { 0 }, sig[100];
+		size_t n;
+		if (spawn(dir, app_a) < 0)
+			_exit(1);
+		kill(keeper_pid(), SIGKILL);
+		(void)keeper_sign(KEEPER_IMAGE, h, sig, sizeof sig, &n);
+		_exit(0);
+	}
+	CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 70);
+	CHECK(spawn(dir, app_a) == 0);
+	pid = keeper_pid();
+	keeper_forget();                 /* closes our end without waiting */
+	CHECK(waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 }
 
 int main(void)
 {
-	char d1[300], d2[300];
-	struct pubs p1;
+	char d1[300], d2[300], p1[KEEPER_NKEYS][1024], cmd[400];
 
 	log_quiet = 1;
 	if (!mkdtemp(root)) {
@@ -354,13 +229,12 @@ int main(void)
 	}
 	snprintf(d1, sizeof d1, "%s/one/keys", root);
 	snprintf(d2, sizeof d2, "%s/two/keys", root);
-	test_generate_and_reopen(d1, &p1);
-	CHECK(keeper_open(d1, util_rng, NULL) == 0);
-	test_sign(&p1);
-	test_csr(&p1);
-	keeper_close();
-	test_export_import(d1, d2, &p1);
-	test_bad_files(d1);
-	nftw(root, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	test_basics(d1, p1);
+	test_state(d1, d2, p1);
+	test_raw(d1);
+	test_deaths(d1);
+	CHECK(keeper_open(NULL, util_rng, NULL) == -EINVAL);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	CHECK(system(cmd) == 0);
 	return tu_done("test_keeper");
 }
