@@ -78,6 +78,24 @@ static int get(struct co *c, const uint8_t *oid, enum git_type want, uint8_t **d
 	return 0;
 }
 
+/* The root's .gitmodules, kept for git_submodules_checkout (read from the
+ * commit's tree, not from the workspace, where it would be only a file). */
+static void keep_gitmodules(struct co *c, const uint8_t *data, size_t len, unsigned mode)
+{
+	struct git_result *r = c->res;
+
+	if (mode == 0120000)
+		r->gitmodules_err = -ELOOP;
+	else if (len > GIT_MAX_GITMODULES)
+		r->gitmodules_err = -EFBIG;
+	else if (!r->gitmodules && (r->gitmodules = malloc(len + 1))) {
+		memcpy(r->gitmodules, data, len);
+		r->gitmodules[len] = 0;
+		r->gitmodules_len = len;
+	} else if (!r->gitmodules)
+		r->gitmodules_err = -ENOMEM;
+}
+
 static int put_file(struct co *c, int dfd, const char *name, const uint8_t *oid, unsigned mode)
 {
 	uint8_t *data = NULL;
@@ -91,6 +109,8 @@ static int put_file(struct co *c, int dfd, const char *name, const uint8_t *oid,
 		return fail(c, -EFBIG, "the checkout is over its size limit");
 	}
 	c->bytes += len;
+	if (c->plen == 11 && memcmp(c->path, ".gitmodules", 11) == 0)
+		keep_gitmodules(c, data, len, mode);
 	if (mode == 0120000) {
 		if (len == 0 || len >= GIT_MAX_PATH || memchr(data, 0, len))
 			rc = fail(c, -EBADMSG, "bad symlink target");

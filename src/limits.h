@@ -233,6 +233,12 @@
 #define MFST_MAX_SIZE        (256u << 20)  /* one .sig.tbz */
 #define MFST_MAX_NAME        255    /* "manifest.<build_name>" (a file name) */
 
+/* git submodules (src/git_submod.c, GITHUB_RECURSE_SUBMODULES). */
+#define GIT_MAX_SUBMODULE_DEPTH 8   /* nesting: a submodule's submodule is depth 2 */
+#define GIT_MAX_GITMODULES   (1u << 20)    /* a .gitmodules blob (real ones are < 10 KiB) */
+#define GIT_MAX_SUBMODULE_NAME 1024 /* a [submodule "name"] */
+#define GIT_SUBMODULE_DEEPEN 200    /* history fetched when a server refuses a commit by id */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif
