@@ -388,11 +388,11 @@ static int absolute_ok(const char *u, char *err, size_t errcap)
 
 	if (u[0] == '-')
 		return url_fail(err, errcap, u, "it starts with '-' (an option)");
+	if (strstr(u, "::"))
+		return url_fail(err, errcap, u, "a transport helper (\"<name>::\")");
 	for (const char *c = u; *c; c++)
 		if ((unsigned char)*c <= 0x20 || *c == 0x7f || *c == '\\')
 			return url_fail(err, errcap, u, "whitespace, a backslash or a control byte");
-	if (strstr(u, "::"))
-		return url_fail(err, errcap, u, "a transport helper (\"<name>::\")");
 	if (strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0) {
 		rc = hcl_url_parse(u, &hu);
 		hcl_url_wipe(&hu);
@@ -663,7 +663,7 @@ static int one(struct sm *m, int wsfd, const char *base, const struct git_gm_ent
 	wipe(url, sizeof url);
 	if (rc < 0)
 		return git_seterr(m->err, m->errcap, rc, "git: submodule %s (%s) at %s: %s", full, shown,
-				  gl->oid, e2);
+				  gl->oid, strncmp(e2, "git: ", 5) ? e2 : e2 + 5);
 	m->pack_left -= r2.pack_bytes < m->pack_left ? r2.pack_bytes : m->pack_left;
 	s = &m->res->subs[i];
 	s->fetched = 1;
