@@ -78,6 +78,9 @@ HP=$(free_port); SP=$(free_port)
 while [ "$SP" = "$HP" ]; do SP=$(free_port); done
 printf '#!/bin/sh\n# a server without protocol v2: the request header is dropped\nunset HTTP_GIT_PROTOCOL GIT_PROTOCOL\nexec %s\n' \
 	"$BACKEND" >"$TMP/backend-v0" && chmod 755 "$TMP/backend-v0"
+# a server that logs the Authorization header each request carried
+printf '#!/bin/sh\necho "$PATH_INFO auth=${HTTP_AUTHORIZATION:--}" >>%s\nexec %s\n' \
+	"$TMP/cgi-auth.log" "$BACKEND" >"$TMP/backend-log" && chmod 755 "$TMP/backend-log"
 mkdir -p "$TMP/www"
 cat >"$TMP/lighttpd.conf" <<EOF
 server.modules = ( "mod_alias", "mod_setenv", "mod_cgi", "mod_openssl" )
@@ -90,8 +93,8 @@ server.errorlog = "$TMP/lighttpd.err"
 	ssl.pemfile = "$TMP/srv.pem"
 	ssl.privkey = "$TMP/srv.key"
 }
-alias.url = ( "/git/" => "$BACKEND/", "/git0/" => "$TMP/backend-v0/" )
-\$HTTP["url"] =~ "^/git0?/" {
+alias.url = ( "/git/" => "$BACKEND/", "/git0/" => "$TMP/backend-v0/", "/gitl/" => "$TMP/backend-log/" )
+\$HTTP["url"] =~ "^/git[0l]?/" {
 	cgi.assign = ( "" => "" )
 	setenv.add-environment = ( "GIT_PROJECT_ROOT" => "$TMP/srv", "GIT_HTTP_EXPORT_ALL" => "1",
 				   "GIT_CONFIG_NOSYSTEM" => "1", "HOME" => "$TMP" )
@@ -348,9 +351,9 @@ COMMIT=$(git -C "$TMP/srv/repo.git" rev-parse main)
 printf '%s\n' "$COMMIT" | git -C "$TMP/srv/repo.git" pack-objects -q --revs --depth=50 --stdout \
 	>"$TMP/good.pack"
 PP=$(free_port)
-python3 - "$PP" "$COMMIT" "$TMP/good.pack" >"$TMP/py.log" 2>&1 <<'EOF' &
+python3 - "$PP" "$COMMIT" "$TMP/good.pack" "$TMP/py-auth.log" >"$TMP/py.log" 2>&1 <<'EOF' &
 import http.server, socketserver, sys
-port, commit, packf = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, commit, packf, authlog = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 pack = open(packf, "rb").read()
 def pkt(b):
     return b"%04x" % (len(b) + 4) + b
@@ -374,7 +377,11 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         if close:
             self.close_connection = True
+    def auth(self):
+        with open(authlog, "a") as f:
+            f.write("%s auth=%s\n" % (self.path, self.headers.get("Authorization", "-")))
     def do_GET(self):
+        self.auth()
         m = self.mode()
         if m == "dumb":
             return self.send("text/plain", b"%s\trefs/heads/main\n" % commit.encode())
@@ -393,6 +400,7 @@ class H(http.server.BaseHTTPRequestHandler):
         body += b"0000"
         self.send("application/x-git-upload-pack-advertisement", body)
     def do_POST(self):
+        self.auth()
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         m = self.mode()
         ct = "application/x-git-upload-pack-result"
@@ -439,4 +447,29 @@ tgf dumb-http "not a smart-HTTP git server" "$PY/dumb" main -
 fetch_ok redirect "$PY/redirect" main -
 ok "a redirect to the same scheme is followed"
 tgf redirect-scheme "another scheme" "$PY/downgrade" main -
+
+# Credentials of the superproject go to submodules on its origin only: the
+# access logs show which requests carried them.
+(cd "$TMP/sm/super" && git checkout -q -b auth main && gitlink . x/py "$COMMIT" py "$PY/plain" &&
+	git commit -qm auth && git push -q "$TMP/srv/super.git" auth && git checkout -q main)
+: >"$TMP/py-auth.log"
+mkdir -p "$TMP/ws/sm-auth"
+B64=$(printf 'tok-user:s3cret-sm' | base64)
+# (repo.git, which the python server serves, has a gitlink and no .gitmodules:
+# after x/py is checked out the recursion stops there, as git's would)
+$RUN "$TG" fetch "http://tok-user:s3cret-sm@127.0.0.1:$HP/gitl/super.git" auth "$TMP/ws/sm-auth" - --recurse \
+	>"$TMP/out.sm-auth" 2>"$TMP/err.sm-auth" && fail "sm-auth: a gitlink without .gitmodules was accepted"
+grep -q "the submodule x/py has gitlinks but no .gitmodules" "$TMP/err.sm-auth" ||
+	{ cat "$TMP/err.sm-auth" >&2; fail "sm-auth: unexpected failure"; }
+[ "$(cat "$TMP/ws/sm-auth/x/py/run.sh")" = "$(git -C "$TMP/srv/repo.git" show "$COMMIT:run.sh")" ] ||
+	fail "sm-auth: the submodule on the other origin was not checked out"
+grep -q "^/super.git/git-upload-pack auth=Basic $B64\$" "$TMP/cgi-auth.log" &&
+	grep -q "^/leaf.git/git-upload-pack auth=Basic $B64\$" "$TMP/cgi-auth.log" &&
+	! grep -q "auth=-" "$TMP/cgi-auth.log" ||
+	fail "sm-auth: the same-origin submodule was fetched without the superproject's credentials"
+grep -q "auth=-" "$TMP/py-auth.log" && ! grep -qv "auth=-" "$TMP/py-auth.log" ||
+	{ cat "$TMP/py-auth.log" >&2; fail "sm-auth: credentials went to another origin"; }
+grep -q s3cret "$TMP/out.sm-auth" "$TMP/err.sm-auth" && fail "sm-auth: the password reached the output"
+ok "superproject credentials: sent for the submodules on its origin, not to the other origin; never printed; a nested gitlink without .gitmodules is refused"
+
 echo "all git integration tests passed ($n)"
