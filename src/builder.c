@@ -229,8 +229,9 @@ static void sub_log(void *ctx, const struct git_submodule *s)
 	struct bld *b = ctx;
 
 	if (s->fetched)
-		blog(b->log, "submodule %s: commit=%s url=%s protocol=v%d pack=%llu bytes", s->path,
-		     s->oid, s->url, s->protocol, (unsigned long long)s->pack_bytes);
+		blog(b->log, "submodule %s: commit=%s url=%s protocol=v%d pack=%llu bytes%s", s->path,
+		     s->oid, s->url, s->protocol, (unsigned long long)s->pack_bytes, s->searched ?
+		     " (refused by id: found in the branch's history)" : "");
 	else
 		blog(b->log, "fetching submodule %s (%s) from %s at %s", s->path, s->name, s->url,
 		     s->oid);

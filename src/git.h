@@ -78,6 +78,7 @@ struct git_submodule {
 	char url[HCL_MAX_URL + 1];  /* resolved, without credentials */
 	unsigned depth;             /* 1 = a submodule of the superproject */
 	int fetched;                /* 1 once checked out at oid */
+	int searched;               /* the server refused the id: found in the branch's history */
 	int protocol;
 	uint64_t pack_bytes;
 };
@@ -120,6 +121,7 @@ struct git_result {
 	uint8_t *gitmodules;        /* malloc'd copy of the root's .gitmodules blob, or NULL */
 	size_t gitmodules_len;
 	int gitmodules_err;         /* -ELOOP: a symlink; -EFBIG: over GIT_MAX_GITMODULES */
+	int searched;               /* opts.commit refused by id, found in the branch's history */
 };
 
 /* Fetches opts->branch and checks its commit out into dirfd, which must be

@@ -588,6 +588,7 @@ static int fetch_commit(struct fetch *f, int dirfd, struct git_result *res)
 	res->pack_bytes += len2;
 	if (rc == 0)
 		rc = index_and_checkout(f, len2, dirfd, res);
+	res->searched = rc == 0;
 	git_hex(f->target, hex);
 	if (rc == -EBADMSG && strstr(f->err, hex))
 		rc = git_seterr(f->err, f->errcap, -ENOENT, "git: %s does not give the commit %s (the "

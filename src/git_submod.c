@@ -669,6 +669,7 @@ static int one(struct sm *m, int wsfd, const char *base, const struct git_gm_ent
 	s->fetched = 1;
 	s->protocol = r2.protocol;
 	s->pack_bytes = r2.pack_bytes;
+	s->searched = r2.searched;
 	if (m->log)
 		m->log(m->ctx, s);
 	if (r2.nsubs && depth >= GIT_MAX_SUBMODULE_DEPTH)

@@ -119,10 +119,13 @@ static int drive(int argc, char **argv)
 	       (unsigned long long)r.commit_time, r.tree);
 	if (r.host_key[0])
 		printf("hostkey %s\n", r.host_key);
+	if (r.searched)
+		printf("searched\n");
 	for (size_t i = 0; i < r.nsubs; i++)
 		if (r.subs[i].fetched)
-			printf("submodule %s %s %s depth %u v%d\n", r.subs[i].path, r.subs[i].oid,
-			       r.subs[i].url, r.subs[i].depth, r.subs[i].protocol);
+			printf("submodule %s %s %s depth %u v%d%s\n", r.subs[i].path, r.subs[i].oid,
+			       r.subs[i].url, r.subs[i].depth, r.subs[i].protocol,
+			       r.subs[i].searched ? " searched" : "");
 		else
 			printf("submodule %s %s\n", r.subs[i].path, r.subs[i].oid);
 	git_result_free(&r);
