@@ -67,6 +67,8 @@ struct git_limits {
 	size_t max_object;
 	size_t max_objects;
 	unsigned max_depth;         /* delta chain */
+	size_t max_entries;         /* checkout: files, dirs and links (GIT_MAX_ENTRIES) */
+	uint64_t max_checkout;      /* checkout: bytes written (GIT_MAX_CHECKOUT) */
 };
 
 /* ---- the whole fetch (git_proto.c) ---- */
@@ -115,6 +117,8 @@ struct git_result {
 	int protocol;               /* 2 or 0 (v1 counts as 0) */
 	uint64_t pack_bytes;
 	size_t nobjects;
+	size_t entries;             /* written by the checkout */
+	uint64_t checkout_bytes;
 	struct git_submodule *subs; /* malloc'd, nsubs entries */
 	size_t nsubs;
 	char host_key[GIT_SSH_HOSTKEY_LEN];   /* SSH: "<type> SHA256:<b64>" of the server's key */
@@ -332,6 +336,8 @@ size_t git_store_count(const struct git_store *s);
  * SHA-1 checked again. -ENOENT if absent. */
 int git_store_get(struct git_store *s, const uint8_t oid[static GIT_OID_LEN], enum git_type *t,
 		  uint8_t **data, size_t *len);
+/* The limits the store was opened with (fixed: no zeros). */
+const struct git_limits *git_store_limits(const struct git_store *s);
 /* The i-th object's id (0 <= i < count), for tests and fuzzing. */
 int git_store_oid(const struct git_store *s, size_t i, uint8_t oid[static GIT_OID_LEN]);
 

@@ -508,7 +508,9 @@ struct sm {
 	char user[HCL_MAX_CRED + 1];        /* SECRET: the superproject's credentials */
 	char pass[HCL_MAX_CRED + 1];        /* SECRET */
 	int have_cred;
-	uint64_t pack_left;
+	uint64_t pack_left;         /* what all the fetches together may still use */
+	uint64_t bytes_left;
+	size_t entries_left;
 	char *err;
 	size_t errcap;
 };
@@ -615,6 +617,8 @@ static void sub_opts(const struct sm *m, const char *url, const struct git_gm_en
 		o->ssh_key_len = 0;
 	}
 	o->lim.max_pack = m->pack_left;
+	o->lim.max_entries = m->entries_left;
+	o->lim.max_checkout = m->bytes_left;
 }
 
 static const struct git_gm_entry *gm_find(const struct git_gm_entry *e, size_t n, const char *path)
@@ -654,6 +658,10 @@ static int one(struct sm *m, int wsfd, const char *base, const struct git_gm_ent
 	s->depth = depth;
 	if (m->log)
 		m->log(m->ctx, s);
+	if (!m->pack_left || !m->entries_left || !m->bytes_left)
+		return git_seterr(m->err, m->errcap, -EFBIG, "git: submodule %s: the limits of the "
+				  "whole checkout (pack bytes, entries or bytes written) are used up",
+				  full);
 	sub_opts(m, url, e, gl->oid, &o);
 	if ((fd = open_below(wsfd, full)) < 0)
 		return git_seterr(m->err, m->errcap, fd, "git: submodule %s: its directory cannot be "
@@ -665,6 +673,8 @@ static int one(struct sm *m, int wsfd, const char *base, const struct git_gm_ent
 		return git_seterr(m->err, m->errcap, rc, "git: submodule %s (%s) at %s: %s", full, shown,
 				  gl->oid, strncmp(e2, "git: ", 5) ? e2 : e2 + 5);
 	m->pack_left -= r2.pack_bytes < m->pack_left ? r2.pack_bytes : m->pack_left;
+	m->entries_left -= r2.entries < m->entries_left ? r2.entries : m->entries_left;
+	m->bytes_left -= r2.checkout_bytes < m->bytes_left ? r2.checkout_bytes : m->bytes_left;
 	s = &m->res->subs[i];
 	s->fetched = 1;
 	s->protocol = r2.protocol;
@@ -748,6 +758,9 @@ int git_submodules_checkout(const struct git_fetch_opts *super, int wsfd, struct
 	m->errcap = errcap;
 	git_limits_fix(&super->lim, &lim);
 	m->pack_left = used < lim.max_pack ? lim.max_pack - used : 0;
+	m->entries_left = res->entries < lim.max_entries ? lim.max_entries - res->entries : 0;
+	m->bytes_left = res->checkout_bytes < lim.max_checkout ? lim.max_checkout -
+			res->checkout_bytes : 0;
 	rc = strip_cred(super->url, m->base, sizeof m->base, m->user, m->pass, &m->have_cred);
 	if (rc == 0 && super->user) {
 		snprintf(m->user, sizeof m->user, "%s", super->user);

@@ -322,6 +322,12 @@ $RUN "$TG" fetch "http://127.0.0.1:$HP/git/super.git" main "$TMP/ws/sm-off" - >"
 [ -d "$TMP/ws/sm-off/lib/mid" ] && [ -z "$(ls -A "$TMP/ws/sm-off/lib/mid")" ] &&
 	[ -z "$(ls -A "$TMP/ws/sm-off/ext/other")" ] || fail "sm-off: submodule directories not empty"
 ok "without --recurse the submodule directories stay empty"
+PACK=$(sed -n 's/^pack //p' "$TMP/out.sm-off")
+mkdir -p "$TMP/ws/sm-budget"
+$RUN "$TG" fetch "http://127.0.0.1:$HP/git/super.git" main "$TMP/ws/sm-budget" - --recurse \
+	--max-pack $((PACK + 40)) >"$TMP/out" 2>"$TMP/err" && fail "sm-budget: over the pack budget, accepted"
+grep -q "over the limit of 40 bytes\|are used up" "$TMP/err" || { cat "$TMP/err" >&2; fail "sm-budget: unclear error"; }
+ok "the pack limit covers the superproject and its submodules together ($PACK + 40 bytes: $(grep -o 'submodule [^ ]*' "$TMP/err" | tail -1) stops)"
 
 # smf NAME PATTERN BRANCH: the recursive fetch of super.git BRANCH fails saying PATTERN
 smf() {

@@ -121,6 +121,7 @@ static int drive(int argc, char **argv)
 		printf("hostkey %s\n", r.host_key);
 	if (r.searched)
 		printf("searched\n");
+	printf("pack %llu\n", (unsigned long long)r.pack_bytes);
 	for (size_t i = 0; i < r.nsubs; i++)
 		if (r.subs[i].fetched)
 			printf("submodule %s %s %s depth %u v%d%s\n", r.subs[i].path, r.subs[i].oid,
