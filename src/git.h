@@ -9,7 +9,8 @@
  * git_sshkey.c (SSH URLs, host-key pins, the deploy key's form),
  * git_pack.c (packfile parsing and zlib; the only file that includes zlib.h),
  * git_obj.c (the object store: ids, delta resolution, commit and tree
- * parsing), git_checkout.c (tree -> files). docs/git.md has the protocol
+ * parsing), git_checkout.c (tree -> files), git_submod.c (.gitmodules,
+ * submodule URLs, the recursive checkout). docs/git.md has the protocol
  * subset.
  *
  * Trust: everything the server sends is untrusted. Every object's id is the
@@ -23,7 +24,8 @@
  * Limits (src/limits.h): GIT_MAX_PKT, GIT_MAX_ADV, GIT_MAX_PACK (received
  * bytes; the endless stream stops there), GIT_MAX_OBJECT, GIT_MAX_OBJECTS,
  * GIT_MAX_DELTA_DEPTH, GIT_MAX_PATH, GIT_MAX_TREE_DEPTH, GIT_MAX_ENTRIES,
- * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES, GIT_SSH_*. struct git_limits may
+ * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES, GIT_MAX_SUBMODULE_DEPTH,
+ * GIT_MAX_GITMODULES, GIT_SUBMODULE_DEEPEN, GIT_SSH_*. struct git_limits may
  * lower the GIT_MAX_* sizes.
  *
  * Checkout rules: every write is an *at() call relative to a directory fd
@@ -152,10 +154,14 @@ struct git_gm_entry {
 /* Parses .gitmodules text (git's config format: [submodule "name"]
  * sections, "key = value" lines, '#'/';' comments, quoted values with \
  * \" \n \t escapes, line continuations). Keys path, url and branch of
- * submodule sections are kept, other keys and sections are skipped. Refused
- * (-EBADMSG, err names the line): a malformed line or section header, a
- * value over its limit, a NUL, an entry without path or url, two entries
- * with one path, more than GIT_MAX_SUBMODULES entries. *out malloc'd. */
+ * submodule sections are kept, other keys and sections are skipped; entries
+ * without a path are dropped (nothing can match them). Refused (-EBADMSG,
+ * err names the line or the submodule): a malformed line or section header,
+ * a value over its limit, a NUL, a name with a ".." component or a control
+ * byte, a path that is absolute, starts with '-' or has an empty, ".", ".."
+ * or ".git" component, two entries with one path, more than
+ * GIT_MAX_SUBMODULES entries; -EFBIG over GIT_MAX_GITMODULES bytes. *out
+ * malloc'd (NULL and 0 on failure). */
 int git_gitmodules_parse(const uint8_t *p, size_t n, struct git_gm_entry **out, size_t *count,
 			 char *err, size_t errcap);
 /* A submodule URL resolved as git does: absolute https://, http://,
