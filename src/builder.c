@@ -517,6 +517,21 @@ static int step_push(struct bld *b, struct reg_client *c)
 	return 0;
 }
 
+/* The checked-out submodules for the provenance (malloc'd; strings borrowed). */
+static struct prov_submodule *prov_subs(const struct bld *b, size_t *n)
+{
+	struct prov_submodule *s = calloc(b->git.nsubs, sizeof *s);
+
+	*n = 0;
+	for (size_t i = 0; s && i < b->git.nsubs; i++)
+		if (b->git.subs[i].fetched) {
+			s[*n].url = b->git.subs[i].url;
+			s[*n].path = b->git.subs[i].path;
+			s[(*n)++].commit = b->git.subs[i].oid;
+		}
+	return s;
+}
+
 static int step_sign(struct bld *b, struct reg_client *c)
 {
 	char err[512], base_uri[16][600], repo[HCL_MAX_HOST + REG_MAX_REPO + 2];
@@ -568,16 +583,10 @@ static int step_sign(struct bld *b, struct reg_client *c)
 	pi.started = b->started;
 	pi.finished = time(NULL);
 	pi.ssh_host_key = b->git.host_key[0] ? b->git.host_key : NULL;
-	if (b->git.nsubs && !(subs = calloc(b->git.nsubs, sizeof *subs))) {
+	if (b->git.nsubs && !(subs = prov_subs(b, &pi.nsubs))) {
 		blog(b->log, "provenance failed: out of memory");
 		return RC_SIGN;
 	}
-	for (size_t i = 0; i < b->git.nsubs; i++)
-		if (b->git.subs[i].fetched) {
-			subs[pi.nsubs].url = b->git.subs[i].url;
-			subs[pi.nsubs].path = b->git.subs[i].path;
-			subs[pi.nsubs++].commit = b->git.subs[i].oid;
-		}
 	pi.subs = subs;
 	rc = prov_statement(&pi, &stmt);
 	free(subs);

@@ -539,6 +539,36 @@ static int index_and_checkout(struct fetch *f, uint64_t len, int dirfd, struct g
 	return rc;
 }
 
+/* After discovery: the ref's tip, fetched and checked out. */
+static int fetch_tip(struct fetch *f, int dirfd, struct git_result *res)
+{
+	uint64_t len = 0;
+	int rc = 0;
+
+	if (f->adv.version == 2)
+		rc = ls_refs(f);
+	else if (!f->adv.have_oid)
+		rc = git_seterr(f->err, f->errcap, -ENOENT, "git: %s has no %s", f->base, f->ref);
+	else
+		memcpy(f->want, f->adv.oid, GIT_OID_LEN);
+	if (rc < 0)
+		return rc;
+	memcpy(f->target, f->want, GIT_OID_LEN);
+	rc = fetch_pack(f, &len);
+	res->pack_bytes = len;
+	return rc < 0 ? rc : index_and_checkout(f, len, dirfd, res);
+}
+
+/* opts.commit, if given, into f->target. */
+static int commit_opt(struct fetch *f)
+{
+	const char *c = f->o->commit;
+
+	if (c && (strlen(c) != GIT_HEX_LEN || git_unhex(c, GIT_HEX_LEN, f->target) < 0))
+		return git_seterr(f->err, f->errcap, -EINVAL, "git: bad commit id");
+	return 0;
+}
+
 /* The transport again after a refusal: HTTP is stateless (the
  * advertisement holds), an SSH stream ends after an ERR. */
 static int reopen(struct fetch *f, struct git_result *res)
@@ -601,7 +631,6 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 		       char *err, size_t errcap)
 {
 	struct fetch *f = calloc(1, sizeof *f);
-	uint64_t pack_len = 0;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -624,11 +653,8 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 	snprintf(f->ref, sizeof f->ref, "%s%s", o->branch && o->branch[0] ? "refs/heads/" : "HEAD",
 		 o->branch && o->branch[0] ? o->branch : "");
 	f->depth = o->depth ? o->depth : 1;
-	if (o->commit && (strlen(o->commit) != GIT_HEX_LEN ||
-			  git_unhex(o->commit, GIT_HEX_LEN, f->target) < 0)) {
-		rc = git_seterr(err, errcap, -EINVAL, "git: bad commit id");
+	if ((rc = commit_opt(f)) < 0)
 		goto out;
-	}
 	if ((rc = ws_empty(dirfd)) < 0) {
 		rc = git_seterr(err, errcap, rc, "git: the workspace is not an empty directory");
 		goto out;
@@ -640,23 +666,7 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 	if (rc < 0)
 		goto out;
 	res->protocol = f->adv.version;
-	if (o->commit)
-		;               /* fetch_commit asks for the commit itself first */
-	else if (f->adv.version == 2)
-		rc = ls_refs(f);
-	else if (!f->adv.have_oid)
-		rc = git_seterr(err, errcap, -ENOENT, "git: %s has no %s", f->base, f->ref);
-	else
-		memcpy(f->want, f->adv.oid, GIT_OID_LEN);
-	if (rc == 0 && o->commit)
-		rc = fetch_commit(f, dirfd, res);
-	else if (rc == 0) {
-		memcpy(f->target, f->want, GIT_OID_LEN);
-		rc = fetch_pack(f, &pack_len);
-		res->pack_bytes = pack_len;
-		if (rc == 0)
-			rc = index_and_checkout(f, pack_len, dirfd, res);
-	}
+	rc = o->commit ? fetch_commit(f, dirfd, res) : fetch_tip(f, dirfd, res);
 out:
 	hcl_sess_close(&f->sess);
 	git_ssh_close(f->ssh);

@@ -192,7 +192,8 @@ jq '.GITHUB_RECURSE_SUBMODULES = "False"' sbs-config.json >c2 && mv c2 sbs-confi
 sbs update --env sbs-config.json || fail "update (False)"
 echo more >app/app.txt && git -C app add app.txt && git -C app commit -qm more && git -C app push -q "$TMP/srv/app.git" main
 build_and_wait
-[ "$(jq -r .status "$TMP/out")" = success ] || { sbs log --env sbs-config.json --log build; tail -8 "$TMP/out" >&2; fail "build (False): $(jq -r .status "$TMP/out")"; }
+ST=$(jq -r .status "$TMP/out")
+[ "$ST" = success ] || { sbs log --env sbs-config.json --log build; tail -8 "$TMP/out" >&2; fail "build (False): $ST"; }
 unpack off >/dev/null
 [ -d off/rootfs/app/lib/greet ] && [ -z "$(ls -A off/rootfs/app/lib/greet)" ] ||
 	fail "False: lib/greet is not an empty directory in the image"
