@@ -722,6 +722,35 @@ static void test_checkout(void)
 	CHECK(lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
 	git_result_free(&r);
 
+	/* the root's .gitmodules is kept from the tree (a symlink is noted, not
+	 * read; one in a subdirectory is not the superproject's) */
+	t.len = 0;
+	tent(&t, "100644", ".gitmodules", 11, boid);
+	snprintf(dir, sizeof dir, "%s/gm", tmpl);
+	CHECK(checkout_tree(&t, NULL, blob, dir, &r, err) == 0);
+	CHECK(r.gitmodules && r.gitmodules_len == strlen(blob) && !memcmp(r.gitmodules, blob, 10) &&
+	      r.gitmodules_err == 0 && r.entries == 1 && r.checkout_bytes == 10);
+	git_result_free(&r);
+	CHECK(r.gitmodules == NULL);
+	t.len = 0;
+	tent(&t, "120000", ".gitmodules", 11, boid);
+	snprintf(dir, sizeof dir, "%s/gml", tmpl);
+	CHECK(checkout_tree(&t, NULL, blob, dir, &r, err) == 0);
+	CHECK(r.gitmodules == NULL && r.gitmodules_err == -ELOOP);
+	git_result_free(&r);
+	sub.len = 0;
+	tent(&sub, "100644", ".gitmodules", 11, boid);
+	t.len = 0;
+	tent(&t, "40000", "d", 1, (git_obj_hash(GIT_TREE, sub.data, sub.len, soid), soid));
+	snprintf(dir, sizeof dir, "%s/gmd", tmpl);
+	CHECK(checkout_tree(&t, &sub, blob, dir, &r, err) == 0);
+	CHECK(r.gitmodules == NULL && r.gitmodules_err == 0);
+	git_result_free(&r);
+	sub.len = 0;
+	tent(&sub, "100755", "run", 3, boid);
+	tent(&sub, "120000", "up", 2, boid);
+	git_obj_hash(GIT_TREE, sub.data, sub.len, soid);
+
 	/* refused names, each in a fresh workspace */
 	const char *names[] = { ".", "..", ".git", ".GiT", "a/b", "" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
