@@ -371,11 +371,26 @@ int git_gitmodules_parse(const uint8_t *p, size_t n, struct git_gm_entry **out, 
 
 /* ---- URLs -------------------------------------------------------------------- */
 
+/* A URL for messages: printable, userinfo of scheme://user:pw@host removed. */
+static void url_shown(const char *url, char *out, size_t cap)
+{
+	const char *s = strstr(url, "://"), *at = s ? strchr(s + 3, '@') : NULL;
+	const char *sl = s ? strchr(s + 3, '/') : NULL;
+	char tmp[HCL_MAX_URL + 1];
+
+	if (at && (!sl || at < sl))
+		snprintf(tmp, sizeof tmp, "%.*s%s", (int)(s + 3 - url), url, at + 1);
+	else
+		snprintf(tmp, sizeof tmp, "%s", url);
+	git_sanitize((const uint8_t *)tmp, strlen(tmp), out, cap);
+	wipe(tmp, sizeof tmp);
+}
+
 static int url_fail(char *err, size_t errcap, const char *url, const char *why)
 {
 	char shown[GIT_MAX_MSG + 1];
 
-	git_sanitize((const uint8_t *)url, strlen(url), shown, sizeof shown);
+	url_shown(url, shown, sizeof shown);
 	return git_seterr(err, errcap, -EINVAL, "submodule URL \"%s\" refused: %s", shown, why);
 }
 
@@ -699,7 +714,7 @@ static int level(struct sm *m, int wsfd, const char *base, const struct git_resu
 	struct git_submodule *gl;
 	const struct git_gm_entry *e;
 	size_t ne = 0, n = r->nsubs;
-	char where[GIT_MAX_PATH + 32];
+	char where[GIT_MAX_PATH + 32], e2[512];
 	int rc = 0;
 
 	if (n == 0)
@@ -713,9 +728,9 @@ static int level(struct sm *m, int wsfd, const char *base, const struct git_resu
 	if (!r->gitmodules)
 		return git_seterr(m->err, m->errcap, -ENOENT, "git: %s has gitlinks but no "
 				  ".gitmodules", where);
-	if ((rc = git_gitmodules_parse(r->gitmodules, r->gitmodules_len, &ents, &ne, m->err,
-				       m->errcap)) < 0)
-		return rc;
+	if ((rc = git_gitmodules_parse(r->gitmodules, r->gitmodules_len, &ents, &ne, e2,
+				       sizeof e2)) < 0)
+		return git_seterr(m->err, m->errcap, rc, "git: %s: %s", where, e2);
 	/* a copy: the nested levels append to m->res->subs, which may be r->subs */
 	if (!(gl = malloc(n * sizeof *gl))) {
 		free(ents);

@@ -349,7 +349,7 @@ smf sm-ext "a transport helper" h-ext
 smf sm-local "a local path" h-local
 smf sm-opt "starts with '-'" h-opt
 smf sm-climb "climb above the host" h-climb
-smf sm-path "path refused" h-path
+smf sm-path "the repository: .gitmodules: submodule \"p\": path refused" h-path
 smf sm-noentry "has no entry in the .gitmodules" h-noentry
 
 # ---- hostile server ------------------------------------------------------------------

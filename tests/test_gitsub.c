@@ -220,6 +220,12 @@ static void test_urls(void)
 	/* no control byte of a hostile URL reaches the message */
 	CHECK(git_submodule_url("https://h/x", "ext::a\x1b[2Jb", out, sizeof out, err, sizeof err) ==
 	      -EINVAL && !strchr(err, 0x1b));
+	/* credentials of a refused URL do not reach the message */
+	CHECK(git_submodule_url("https://h/x", "https://u:pw-s3cret@h/a b", out, sizeof out, err,
+				sizeof err) == -EINVAL && !strstr(err, "s3cret") && strstr(err, "https://h/a b"));
+	/* a URL with its own userinfo is kept as it is (its credentials are its own) */
+	CHECK(git_submodule_url("https://h/x", "https://u:p@h/a", out, sizeof out, err, sizeof err) == 0 &&
+	      strcmp(out, "https://u:p@h/a") == 0);
 	/* the output's capacity */
 	CHECK(git_submodule_url("https://h/u/s.git", "../abcdef", out, 12, err, sizeof err) == -EINVAL);
 }
