@@ -226,6 +226,42 @@ static void url_for_log(const char *url, char *out, size_t cap)
 		snprintf(out, cap, "%s", url);
 }
 
+static void sub_log(void *ctx, const struct git_submodule *s)
+{
+	struct bld *b = ctx;
+
+	if (s->fetched)
+		blog(b->log, "submodule %s: commit=%s url=%s protocol=v%d pack=%llu bytes%s", s->path,
+		     s->oid, s->url, s->protocol, (unsigned long long)s->pack_bytes, s->searched ?
+		     " (refused by id: found in the branch's history)" : "");
+	else
+		blog(b->log, "fetching submodule %s (%s) from %s at %s", s->path, s->name, s->url,
+		     s->oid);
+}
+
+/* GITHUB_RECURSE_SUBMODULES "True" (or true, 1, yes): every gitlink checked
+ * out at its commit; otherwise their directories stay empty. */
+static int step_submodules(struct bld *b, const struct git_fetch_opts *o, int fd)
+{
+	char err[1024];
+	int rc;
+
+	if (b->git.nsubs == 0)
+		return 0;
+	if (!ptrue(b, "GITHUB_RECURSE_SUBMODULES")) {
+		blog(b->log, "%zu submodule(s) left empty (GITHUB_RECURSE_SUBMODULES is not True)",
+		     b->git.nsubs);
+		return 0;
+	}
+	rc = git_submodules_checkout(o, fd, &b->git, sub_log, b, err, sizeof err);
+	if (rc < 0) {
+		blog(b->log, "git submodules failed: %s", err);
+		return RC_GIT;
+	}
+	blog(b->log, "submodules checked out: %zu", b->git.nsubs);
+	return 0;
+}
+
 static int step_git(struct bld *b)
 {
 	struct git_fetch_opts o = { 0 };
@@ -256,8 +292,8 @@ static int step_git(struct bld *b)
 	if (fd < 0)
 		return RC_WORKSPACE;
 	rc = git_fetch_checkout(&o, fd, &b->git, err, sizeof err);
-	close(fd);
 	if (rc < 0) {
+		close(fd);
 		blog(b->log, "git fetch failed: %s", err);
 		return RC_GIT;
 	}
@@ -265,6 +301,10 @@ static int step_git(struct bld *b)
 		blog(b->log, "github_host_key=%s", b->git.host_key);
 	blog(b->log, "commit=%s protocol=v%d objects=%zu pack=%llu bytes", b->git.commit,
 	     b->git.protocol, b->git.nobjects, (unsigned long long)b->git.pack_bytes);
+	rc = step_submodules(b, &o, fd);
+	close(fd);
+	if (rc)
+		return rc;
 	progress(b, "github cloned");
 	return 0;
 }
@@ -479,11 +519,27 @@ static int step_push(struct bld *b, struct reg_client *c)
 	return 0;
 }
 
+/* The checked-out submodules for the provenance (malloc'd; strings borrowed). */
+static struct prov_submodule *prov_subs(const struct bld *b, size_t *n)
+{
+	struct prov_submodule *s = calloc(b->git.nsubs, sizeof *s);
+
+	*n = 0;
+	for (size_t i = 0; s && i < b->git.nsubs; i++)
+		if (b->git.subs[i].fetched) {
+			s[*n].url = b->git.subs[i].url;
+			s[*n].path = b->git.subs[i].path;
+			s[(*n)++].commit = b->git.subs[i].oid;
+		}
+	return s;
+}
+
 static int step_sign(struct bld *b, struct reg_client *c)
 {
 	char err[512], base_uri[16][600], repo[HCL_MAX_HOST + REG_MAX_REPO + 2];
 	struct prov_material mat[16];
 	struct prov_info pi = { 0 };
+	struct prov_submodule *subs = NULL;
 	struct buf stmt = { 0 }, env = { 0 };
 	const char *names_[64], *vals[64];
 	const json *a = json_get(b->p, "ARG");
@@ -529,7 +585,13 @@ static int step_sign(struct bld *b, struct reg_client *c)
 	pi.started = b->started;
 	pi.finished = time(NULL);
 	pi.ssh_host_key = b->git.host_key[0] ? b->git.host_key : NULL;
+	if (b->git.nsubs && !(subs = prov_subs(b, &pi.nsubs))) {
+		blog(b->log, "provenance failed: out of memory");
+		return RC_SIGN;
+	}
+	pi.subs = subs;
 	rc = prov_statement(&pi, &stmt);
+	free(subs);
 	if (rc == 0)
 		rc = prov_envelope(stmt.data, stmt.len, sign_image, b, &env);
 	if (rc == 0)
@@ -547,6 +609,25 @@ static int step_sign(struct bld *b, struct reg_client *c)
 	b->att_len = env.len;
 	blog(b->log, "provenance pushed as the .att tag (SLSA v1, DSSE)");
 	return 0;
+}
+
+/* Every gitlink: path, commit, and for those checked out the URL (without
+ * credentials) they came from. */
+static json *subs_json(const struct bld *b)
+{
+	json *a = json_new_arr();
+
+	for (size_t i = 0; a && i < b->git.nsubs; i++) {
+		const struct git_submodule *s = &b->git.subs[i];
+		json *o = json_new_obj();
+
+		json_set_str(o, "path", s->path);
+		json_set_str(o, "commit", s->oid);
+		json_set_str(o, "url", s->fetched ? s->url : "");
+		json_set_bool(o, "checked_out", s->fetched);
+		json_arr_add(a, o);
+	}
+	return a;
 }
 
 static char *build_json(struct bld *b)
@@ -575,6 +656,7 @@ static char *build_json(struct bld *b)
 		json_arr_add(bases, o);
 	}
 	json_set(j, "base_images", bases);
+	json_set(j, "git_submodules", subs_json(b));
 	json_set_str(j, "builder", "sbsd " SBS_VERSION);
 	s = json_print_py(j, 4);
 	json_free(j);

@@ -9,7 +9,8 @@
  * git_sshkey.c (SSH URLs, host-key pins, the deploy key's form),
  * git_pack.c (packfile parsing and zlib; the only file that includes zlib.h),
  * git_obj.c (the object store: ids, delta resolution, commit and tree
- * parsing), git_checkout.c (tree -> files). docs/git.md has the protocol
+ * parsing), git_checkout.c (tree -> files), git_submod.c (.gitmodules,
+ * submodule URLs, the recursive checkout). docs/git.md has the protocol
  * subset.
  *
  * Trust: everything the server sends is untrusted. Every object's id is the
@@ -23,7 +24,8 @@
  * Limits (src/limits.h): GIT_MAX_PKT, GIT_MAX_ADV, GIT_MAX_PACK (received
  * bytes; the endless stream stops there), GIT_MAX_OBJECT, GIT_MAX_OBJECTS,
  * GIT_MAX_DELTA_DEPTH, GIT_MAX_PATH, GIT_MAX_TREE_DEPTH, GIT_MAX_ENTRIES,
- * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES, GIT_SSH_*. struct git_limits may
+ * GIT_MAX_CHECKOUT, GIT_MAX_SUBMODULES, GIT_MAX_SUBMODULE_DEPTH,
+ * GIT_MAX_GITMODULES, GIT_SUBMODULE_DEEPEN, GIT_SSH_*. struct git_limits may
  * lower the GIT_MAX_* sizes.
  *
  * Checkout rules: every write is an *at() call relative to a directory fd
@@ -67,12 +69,22 @@ struct git_limits {
 	size_t max_object;
 	size_t max_objects;
 	unsigned max_depth;         /* delta chain */
+	size_t max_entries;         /* checkout: files, dirs and links (GIT_MAX_ENTRIES) */
+	uint64_t max_checkout;      /* checkout: bytes written (GIT_MAX_CHECKOUT) */
 };
 
 /* ---- the whole fetch (git_proto.c) ---- */
 struct git_submodule {
-	char path[GIT_MAX_PATH];
-	char oid[GIT_HEX_LEN + 1];
+	char path[GIT_MAX_PATH];    /* from the workspace's root (nested ones too) */
+	char oid[GIT_HEX_LEN + 1];  /* the gitlink's commit */
+	/* filled by git_submodules_checkout (git_submod.c): */
+	char name[GIT_MAX_SUBMODULE_NAME + 1];  /* the [submodule "name"] */
+	char url[HCL_MAX_URL + 1];  /* resolved, without credentials */
+	unsigned depth;             /* 1 = a submodule of the superproject */
+	int fetched;                /* 1 once checked out at oid */
+	int searched;               /* the server refused the id: found in the branch's history */
+	int protocol;
+	uint64_t pack_bytes;
 };
 
 struct git_fetch_opts {
@@ -91,6 +103,9 @@ struct git_fetch_opts {
 	const uint8_t *ssh_key;     /* SSH: the deploy key, PEM or OpenSSH text (SECRET) */
 	size_t ssh_key_len;
 	const char *known_hosts;    /* SSH: the host-key pin file (required for SSH) */
+	const char *commit;         /* NULL, or 40 lower-case hex: check out exactly this
+				       commit (a gitlink's) instead of the branch's tip; see
+				       git_fetch_checkout */
 };
 
 struct git_result {
@@ -104,17 +119,78 @@ struct git_result {
 	int protocol;               /* 2 or 0 (v1 counts as 0) */
 	uint64_t pack_bytes;
 	size_t nobjects;
+	size_t entries;             /* written by the checkout */
+	uint64_t checkout_bytes;
 	struct git_submodule *subs; /* malloc'd, nsubs entries */
 	size_t nsubs;
 	char host_key[GIT_SSH_HOSTKEY_LEN];   /* SSH: "<type> SHA256:<b64>" of the server's key */
+	uint8_t *gitmodules;        /* malloc'd copy of the root's .gitmodules blob, or NULL */
+	size_t gitmodules_len;
+	int gitmodules_err;         /* -ELOOP: a symlink; -EFBIG: over GIT_MAX_GITMODULES */
+	int searched;               /* opts.commit refused by id, found in the branch's history */
 };
 
 /* Fetches opts->branch and checks its commit out into dirfd, which must be
  * an empty directory. On failure the workspace may hold a partial checkout
- * (the caller discards it) but nothing outside it was touched. */
+ * (the caller discards it) but nothing outside it was touched.
+ * With opts->commit: that commit is wanted directly (protocol v2 servers
+ * give any object they have; v0 over HTTP any commit reachable from a ref);
+ * if the server refuses (ERR), the transport is opened again and the tip of
+ * opts->branch (or HEAD) is fetched with GIT_SUBMODULE_DEEPEN commits of
+ * history, and the commit must be in that pack. Either way the checked-out
+ * commit is the object that hashes to opts->commit, or the call fails. */
 int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_result *res,
 		       char *err, size_t errcap);
 void git_result_free(struct git_result *r);
+
+/* ---- submodules (git_submod.c) ---- */
+/* One entry of .gitmodules. */
+struct git_gm_entry {
+	char name[GIT_MAX_SUBMODULE_NAME + 1];
+	char path[GIT_MAX_PATH];
+	char url[HCL_MAX_URL + 1];
+	char branch[GIT_MAX_REFNAME + 1];   /* "" if not given */
+};
+/* Parses .gitmodules text (git's config format: [submodule "name"]
+ * sections, "key = value" lines, '#'/';' comments, quoted values with \
+ * \" \n \t escapes, line continuations). Keys path, url and branch of
+ * submodule sections are kept, other keys and sections are skipped; entries
+ * without a path are dropped (nothing can match them). Refused (-EBADMSG,
+ * err names the line or the submodule): a malformed line or section header,
+ * a value over its limit, a NUL, a name with a ".." component or a control
+ * byte, a path that is absolute, starts with '-' or has an empty, ".", ".."
+ * or ".git" component, two entries with one path, more than
+ * GIT_MAX_SUBMODULES entries; -EFBIG over GIT_MAX_GITMODULES bytes. *out
+ * malloc'd (NULL and 0 on failure). */
+int git_gitmodules_parse(const uint8_t *p, size_t n, struct git_gm_entry **out, size_t *count,
+			 char *err, size_t errcap);
+/* A submodule URL resolved as git does: absolute https://, http://,
+ * ssh:// or scp-like [user@]host:path as it is; "./x" and "../x" relative
+ * to base (the superproject's URL, without credentials; its last path
+ * component is replaced by "../", one more per further "../"; climbing
+ * above the host is refused). Refused (-EINVAL): file://, other schemes
+ * (ext::, git://...), local paths, a URL starting with '-', control
+ * bytes, whitespace. */
+int git_submodule_url(const char *base, const char *url, char *out, size_t cap, char *err,
+		      size_t errcap);
+/* 1 if a and b (after credentials are removed) have the same scheme, host
+ * and port (for SSH: the same host): credentials of one apply to the other. */
+int git_same_origin(const char *a, const char *b);
+
+/* Called for each submodule once it is checked out (s->fetched) or about
+ * to be fetched (!s->fetched), for the build log. */
+typedef void (*git_sub_log_fn)(void *ctx, const struct git_submodule *s);
+/* After git_fetch_checkout of super into wsfd: checks out every gitlink of
+ * res->subs at its commit into its (empty) directory, recursively up to
+ * GIT_MAX_SUBMODULE_DEPTH, nested ones appended to res->subs with paths from
+ * the root. URLs come from each (super)project's .gitmodules
+ * (git_gitmodules_parse, git_submodule_url). super's user/password (or the
+ * URL's userinfo) go only to a submodule on the same origin, its SSH deploy
+ * key only to the same SSH host; the known_hosts file is shared; the pack
+ * bytes of all fetches together stay under super->lim.max_pack. Every
+ * directory is opened component by component with O_NOFOLLOW. */
+int git_submodules_checkout(const struct git_fetch_opts *super, int wsfd, struct git_result *res,
+			    git_sub_log_fn log, void *ctx, char *err, size_t errcap);
 
 /* Writes "fmt..." into err (if errcap) and returns rc. */
 int git_seterr(char *err, size_t errcap, int rc, const char *fmt, ...)
@@ -266,6 +342,8 @@ size_t git_store_count(const struct git_store *s);
  * SHA-1 checked again. -ENOENT if absent. */
 int git_store_get(struct git_store *s, const uint8_t oid[static GIT_OID_LEN], enum git_type *t,
 		  uint8_t **data, size_t *len);
+/* The limits the store was opened with (fixed: no zeros). */
+const struct git_limits *git_store_limits(const struct git_store *s);
 /* The i-th object's id (0 <= i < count), for tests and fuzzing. */
 int git_store_oid(const struct git_store *s, size_t i, uint8_t oid[static GIT_OID_LEN]);
 

@@ -9,7 +9,8 @@
  * whose name already exists (a duplicate, or anything under a symlink) fails
  * instead of writing through it. Symlink targets are stored verbatim: they
  * may point anywhere, because nothing here ever follows them. Counts and
- * bytes are bounded by GIT_MAX_ENTRIES and GIT_MAX_CHECKOUT (a tree that
+ * bytes are bounded by the store's max_entries and max_checkout (at most
+ * GIT_MAX_ENTRIES and GIT_MAX_CHECKOUT; a tree that
  * names one subtree many times cannot fan out without limit).
  */
 #include "git.h"
@@ -29,8 +30,8 @@ struct co {
 	struct git_result *res;
 	char *err;
 	size_t errcap;
-	size_t entries;
-	uint64_t bytes;
+	size_t entries, max_entries;
+	uint64_t bytes, max_bytes;
 	char path[GIT_MAX_PATH + 1];
 	size_t plen;
 	char shown[GIT_MAX_MSG + 1];
@@ -78,6 +79,24 @@ static int get(struct co *c, const uint8_t *oid, enum git_type want, uint8_t **d
 	return 0;
 }
 
+/* The root's .gitmodules, kept for git_submodules_checkout (read from the
+ * commit's tree, not from the workspace, where it would be only a file). */
+static void keep_gitmodules(struct co *c, const uint8_t *data, size_t len, unsigned mode)
+{
+	struct git_result *r = c->res;
+
+	if (mode == 0120000)
+		r->gitmodules_err = -ELOOP;
+	else if (len > GIT_MAX_GITMODULES)
+		r->gitmodules_err = -EFBIG;
+	else if (!r->gitmodules && (r->gitmodules = malloc(len + 1))) {
+		memcpy(r->gitmodules, data, len);
+		r->gitmodules[len] = 0;
+		r->gitmodules_len = len;
+	} else if (!r->gitmodules)
+		r->gitmodules_err = -ENOMEM;
+}
+
 static int put_file(struct co *c, int dfd, const char *name, const uint8_t *oid, unsigned mode)
 {
 	uint8_t *data = NULL;
@@ -86,11 +105,13 @@ static int put_file(struct co *c, int dfd, const char *name, const uint8_t *oid,
 
 	if ((rc = get(c, oid, GIT_BLOB, &data, &len)) < 0)
 		return rc;
-	if (len > GIT_MAX_CHECKOUT - c->bytes) {
+	if (len > c->max_bytes - c->bytes) {
 		free(data);
 		return fail(c, -EFBIG, "the checkout is over its size limit");
 	}
 	c->bytes += len;
+	if (c->plen == 11 && memcmp(c->path, ".gitmodules", 11) == 0)
+		keep_gitmodules(c, data, len, mode);
 	if (mode == 0120000) {
 		if (len == 0 || len >= GIT_MAX_PATH || memchr(data, 0, len))
 			rc = fail(c, -EBADMSG, "bad symlink target");
@@ -168,7 +189,7 @@ static int entry(struct co *c, int dfd, const struct git_tree_entry *e, unsigned
 		rc = fail(c, -EPERM, "name refused (\".\", \"..\", \".git\", '/' or empty)");
 		goto out;
 	}
-	if (++c->entries > GIT_MAX_ENTRIES) {
+	if (++c->entries > c->max_entries) {
 		rc = fail(c, -E2BIG, "too many entries");
 		goto out;
 	}
@@ -232,7 +253,9 @@ static int commit_info(struct co *c, const uint8_t *oid, struct git_commit *cm)
 int git_checkout(struct git_store *s, const uint8_t commit[static GIT_OID_LEN], int dirfd,
 		 struct git_result *res, char *err, size_t errcap)
 {
-	struct co c = { .s = s, .res = res, .err = err, .errcap = errcap };
+	const struct git_limits *lim = git_store_limits(s);
+	struct co c = { .s = s, .res = res, .err = err, .errcap = errcap,
+			.max_entries = lim->max_entries, .max_bytes = lim->max_checkout };
 	struct git_commit cm;
 	int rc;
 
@@ -240,5 +263,8 @@ int git_checkout(struct git_store *s, const uint8_t commit[static GIT_OID_LEN], 
 		err[0] = 0;
 	if ((rc = commit_info(&c, commit, &cm)) < 0)
 		return rc;
-	return walk(&c, cm.tree, dirfd, 0);
+	rc = walk(&c, cm.tree, dirfd, 0);
+	res->entries = c.entries;
+	res->checkout_bytes = c.bytes;
+	return rc;
 }

@@ -41,7 +41,9 @@ struct fetch {
 	char base[HCL_MAX_URL + 1];     /* without userinfo or trailing '/' */
 	char ref[GIT_MAX_REFNAME + 1];
 	struct git_adv adv;
-	uint8_t want[GIT_OID_LEN];
+	uint8_t want[GIT_OID_LEN];     /* asked for */
+	uint8_t target[GIT_OID_LEN];   /* checked out: want, or o->commit */
+	unsigned depth;                /* deepen */
 	int fd;
 	char *err;
 	size_t errcap;
@@ -468,7 +470,7 @@ static int fetch_pack(struct fetch *f, uint64_t *pack_len)
 	struct buf b = { .max = 65536 };
 	struct git_rx *x = malloc(sizeof *x);
 	struct hcl_resp r = { 0 };
-	unsigned depth = f->o->depth ? f->o->depth : 1;
+	unsigned depth = f->depth;
 	char rxerr[GIT_MAX_MSG + 64];
 	int rc;
 
@@ -523,10 +525,10 @@ static int index_and_checkout(struct fetch *f, uint64_t len, int dirfd, struct g
 	rc = git_store_open(&s, map, (size_t)len, &f->lim, f->err, f->errcap);
 	if (rc == 0) {
 		res->nobjects = git_store_count(s);
-		rc = git_checkout(s, f->want, dirfd, res, f->err, f->errcap);
+		rc = git_checkout(s, f->target, dirfd, res, f->err, f->errcap);
 	}
 	if (rc == -EBADMSG && strstr(f->err, "is not in the pack")) {
-		git_hex(f->want, hex);
+		git_hex(f->target, hex);
 		if (strstr(f->err, hex))
 			git_seterr(f->err, f->errcap, -EBADMSG, "git: the pack has no object %s (the "
 				   "commit %s points to), or its content does not hash to that id",
@@ -537,11 +539,98 @@ static int index_and_checkout(struct fetch *f, uint64_t len, int dirfd, struct g
 	return rc;
 }
 
+/* After discovery: the ref's tip, fetched and checked out. */
+static int fetch_tip(struct fetch *f, int dirfd, struct git_result *res)
+{
+	uint64_t len = 0;
+	int rc = 0;
+
+	if (f->adv.version == 2)
+		rc = ls_refs(f);
+	else if (!f->adv.have_oid)
+		rc = git_seterr(f->err, f->errcap, -ENOENT, "git: %s has no %s", f->base, f->ref);
+	else
+		memcpy(f->want, f->adv.oid, GIT_OID_LEN);
+	if (rc < 0)
+		return rc;
+	memcpy(f->target, f->want, GIT_OID_LEN);
+	rc = fetch_pack(f, &len);
+	res->pack_bytes = len;
+	return rc < 0 ? rc : index_and_checkout(f, len, dirfd, res);
+}
+
+/* opts.commit, if given, into f->target. */
+static int commit_opt(struct fetch *f)
+{
+	const char *c = f->o->commit;
+
+	if (c && (strlen(c) != GIT_HEX_LEN || git_unhex(c, GIT_HEX_LEN, f->target) < 0))
+		return git_seterr(f->err, f->errcap, -EINVAL, "git: bad commit id");
+	return 0;
+}
+
+/* The transport again after a refusal: HTTP is stateless (the
+ * advertisement holds), an SSH stream ends after an ERR. */
+static int reopen(struct fetch *f, struct git_result *res)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	if (!f->ssh)
+		return 0;
+	git_ssh_close(f->ssh);
+	f->ssh = NULL;
+	free(f->rb);
+	f->rb = NULL;
+	f->roff = f->rlen = 0;
+	memset(&f->adv, 0, sizeof f->adv);
+	return ssh_discover(f, res);
+}
+
+/* o->commit: asked for by id; if refused, searched for in the last
+ * GIT_SUBMODULE_DEEPEN commits of f->ref. */
+static int fetch_commit(struct fetch *f, int dirfd, struct git_result *res)
+{
+	char hex[GIT_HEX_LEN + 1], first[GIT_MAX_MSG + 128];
+	uint64_t len = 0, len2 = 0;
+	int rc;
+
+	memcpy(f->want, f->target, GIT_OID_LEN);
+	rc = fetch_pack(f, &len);
+	res->pack_bytes = len;
+	if (rc == 0)
+		return index_and_checkout(f, len, dirfd, res);
+	if (rc != -EREMOTEIO)
+		return rc;
+	snprintf(first, sizeof first, "%s", strstr(f->err, "said: ") ? strstr(f->err, "said: ") + 6 :
+		 f->err);
+	if ((rc = reopen(f, res)) < 0)
+		return rc;
+	if (f->adv.version == 2)
+		rc = ls_refs(f);
+	else if (!f->adv.have_oid)
+		rc = git_seterr(f->err, f->errcap, -ENOENT, "git: %s has no %s", f->base, f->ref);
+	else
+		memcpy(f->want, f->adv.oid, GIT_OID_LEN);
+	f->depth = GIT_SUBMODULE_DEEPEN;
+	if (rc == 0)
+		rc = fetch_pack(f, &len2);
+	res->pack_bytes += len2;
+	if (rc == 0)
+		rc = index_and_checkout(f, len2, dirfd, res);
+	res->searched = rc == 0;
+	git_hex(f->target, hex);
+	if (rc == -EBADMSG && strstr(f->err, hex))
+		rc = git_seterr(f->err, f->errcap, -ENOENT, "git: %s does not give the commit %s (the "
+				"server said: %s) and it is not in the last %u commits of %s", f->base, hex, first,
+				GIT_SUBMODULE_DEEPEN, f->ref);
+	return rc;
+}
+
 int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_result *res,
 		       char *err, size_t errcap)
 {
 	struct fetch *f = calloc(1, sizeof *f);
-	uint64_t pack_len = 0;
 	int rc;
 
 	memset(res, 0, sizeof *res);
@@ -563,6 +652,9 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 	}
 	snprintf(f->ref, sizeof f->ref, "%s%s", o->branch && o->branch[0] ? "refs/heads/" : "HEAD",
 		 o->branch && o->branch[0] ? o->branch : "");
+	f->depth = o->depth ? o->depth : 1;
+	if ((rc = commit_opt(f)) < 0)
+		goto out;
 	if ((rc = ws_empty(dirfd)) < 0) {
 		rc = git_seterr(err, errcap, rc, "git: the workspace is not an empty directory");
 		goto out;
@@ -574,17 +666,7 @@ int git_fetch_checkout(const struct git_fetch_opts *o, int dirfd, struct git_res
 	if (rc < 0)
 		goto out;
 	res->protocol = f->adv.version;
-	if (f->adv.version == 2)
-		rc = ls_refs(f);
-	else if (!f->adv.have_oid)
-		rc = git_seterr(err, errcap, -ENOENT, "git: %s has no %s", f->base, f->ref);
-	else
-		memcpy(f->want, f->adv.oid, GIT_OID_LEN);
-	if (rc == 0)
-		rc = fetch_pack(f, &pack_len);
-	res->pack_bytes = pack_len;
-	if (rc == 0)
-		rc = index_and_checkout(f, pack_len, dirfd, res);
+	rc = o->commit ? fetch_commit(f, dirfd, res) : fetch_tip(f, dirfd, res);
 out:
 	hcl_sess_close(&f->sess);
 	git_ssh_close(f->ssh);
@@ -600,6 +682,9 @@ out:
 
 void git_result_free(struct git_result *r)
 {
+	free(r->gitmodules);
+	r->gitmodules = NULL;
+	r->gitmodules_len = 0;
 	free(r->subs);
 	r->subs = NULL;
 	r->nsubs = 0;

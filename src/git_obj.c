@@ -45,6 +45,11 @@ struct git_store {
 	size_t cache_bytes;
 };
 
+const struct git_limits *git_store_limits(const struct git_store *s)
+{
+	return &s->lim;
+}
+
 const char *git_type_name(enum git_type t)
 {
 	switch (t) {

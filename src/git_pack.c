@@ -36,6 +36,10 @@ void git_limits_fix(const struct git_limits *in, struct git_limits *out)
 		in->max_objects : GIT_MAX_OBJECTS;
 	out->max_depth = in->max_depth && in->max_depth < GIT_MAX_DELTA_DEPTH ?
 		in->max_depth : GIT_MAX_DELTA_DEPTH;
+	out->max_entries = in->max_entries && in->max_entries < GIT_MAX_ENTRIES ?
+		in->max_entries : GIT_MAX_ENTRIES;
+	out->max_checkout = in->max_checkout && in->max_checkout < GIT_MAX_CHECKOUT ?
+		in->max_checkout : GIT_MAX_CHECKOUT;
 }
 
 static uint32_t be32(const uint8_t *p)

@@ -201,7 +201,8 @@ int img_list_dir(int dfd, char ***out, size_t *n)
 		(*n)++;
 	}
 	closedir(d);
-	qsort(v, *n, sizeof *v, cmp_name);
+	if (*n)         /* v is NULL for an empty directory: qsort(NULL, 0) is undefined */
+		qsort(v, *n, sizeof *v, cmp_name);
 	*out = v;
 	return 0;
 nomem:

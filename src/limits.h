@@ -269,6 +269,12 @@
 #define KEEPER_MAX_TS        40     /* the "created" time stamp of a state image */
 #define KEEPER_WAIT_MS       60000  /* one answer (RSA-2048 generation takes ~1 s) */
 
+/* git submodules (src/git_submod.c, GITHUB_RECURSE_SUBMODULES). */
+#define GIT_MAX_SUBMODULE_DEPTH 8   /* nesting: a submodule's submodule is depth 2 */
+#define GIT_MAX_GITMODULES   (1u << 20)    /* a .gitmodules blob (real ones are < 10 KiB) */
+#define GIT_MAX_SUBMODULE_NAME 1024 /* a [submodule "name"] */
+#define GIT_SUBMODULE_DEEPEN 200    /* history fetched when a server refuses a commit by id */
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif

@@ -168,6 +168,34 @@ static json *res_desc(const char *uri, const char *name, const char *digest)
 	return NULL;
 }
 
+/* One submodule: its URL (credentials removed again), commit and path. */
+static int sub_dep(json *a, const struct prov_submodule *sm)
+{
+	char url[HCL_MAX_URL + 1], uri[HCL_MAX_URL + 8];
+	json *d = json_new_obj(), *ds = json_new_obj();
+	int rc = d && ds ? 0 : -ENOMEM;
+
+	if (rc == 0 && url_clean(sm->url, url, sizeof url) < 0)
+		rc = -EINVAL;
+	if (rc == 0) {
+		snprintf(uri, sizeof uri, "git+%s", url);
+		rc = json_set_str(ds, "gitCommit", sm->commit);
+	}
+	if (rc == 0 && (rc = json_set_str(d, "uri", uri)) == 0) {
+		rc = json_set(d, "digest", ds);
+		ds = NULL;
+	}
+	if (rc == 0)
+		rc = json_set_str(d, "name", sm->path);
+	if (rc == 0) {
+		rc = json_arr_add(a, d);
+		d = NULL;
+	}
+	json_free(d);
+	json_free(ds);
+	return rc;
+}
+
 static json *resolved_deps(const struct prov_info *i, const char *url)
 {
 	json *a = json_new_arr();
@@ -192,6 +220,8 @@ static json *resolved_deps(const struct prov_info *i, const char *url)
 		json_free(d);
 		json_free(ds);
 	}
+	for (size_t k = 0; rc == 0 && k < i->nsubs; k++)
+		rc = sub_dep(a, &i->subs[k]);
 	if (rc == 0 && i->dockerfile_digest) {
 		json *d = res_desc(NULL, i->dockerfile_path ? i->dockerfile_path : "Dockerfile",
 				   i->dockerfile_digest);
@@ -285,6 +315,12 @@ int prov_statement(const struct prov_info *i, struct buf *out)
 		return -EINVAL;
 	for (size_t k = 0; k < i->nbases; k++)
 		if (!digest_ok_any(i->bases[k].digest))
+			return -EINVAL;
+	if (i->nsubs && !i->subs)
+		return -EINVAL;
+	for (size_t k = 0; k < i->nsubs; k++)
+		if (!i->subs[k].url || !i->subs[k].path || !i->subs[k].commit ||
+		    !hex_ok(i->subs[k].commit, 40))
 			return -EINVAL;
 	if ((i->dockerfile_digest && !digest_ok_any(i->dockerfile_digest)) ||
 	    strncmp(i->image_digest ? i->image_digest : "", "sha256:", 7) != 0 ||

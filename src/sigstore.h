@@ -105,6 +105,9 @@ int sig_att_fetch(struct reg_client *c, const char *repo, const char *digest, co
 /* ---- provenance ---- */
 
 struct prov_material { const char *uri; const char *digest; }; /* digest "sha256:.." or "sha1:.." */
+/* A git submodule the build saw: url without credentials, path in the
+ * checkout, commit 40 hex. */
+struct prov_submodule { const char *url; const char *path; const char *commit; };
 struct prov_info {
 	const char *image_name;        /* host/repo, the subject name */
 	const char *image_digest;      /* sha256:<hex> */
@@ -124,6 +127,8 @@ struct prov_info {
 	const char *invocation_id;     /* build_name */
 	int64_t started, finished;     /* Unix seconds, printed RFC 3339 UTC */
 	const char *ssh_host_key;      /* "SHA256:..." fingerprint pinned for the git host, or NULL */
+	const struct prov_submodule *subs;   /* resolvedDependencies after the superproject: */
+	size_t nsubs;                  /* {"uri":"git+<url>","digest":{"gitCommit"},"name":path} */
 };
 /* in-toto Statement v1 (_type https://in-toto.io/Statement/v1,
  * predicateType https://slsa.dev/provenance/v1), compact, fixed key order. */

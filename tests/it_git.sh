@@ -78,6 +78,9 @@ HP=$(free_port); SP=$(free_port)
 while [ "$SP" = "$HP" ]; do SP=$(free_port); done
 printf '#!/bin/sh\n# a server without protocol v2: the request header is dropped\nunset HTTP_GIT_PROTOCOL GIT_PROTOCOL\nexec %s\n' \
 	"$BACKEND" >"$TMP/backend-v0" && chmod 755 "$TMP/backend-v0"
+# a server that logs the Authorization header each request carried
+printf '#!/bin/sh\necho "$PATH_INFO auth=${HTTP_AUTHORIZATION:--}" >>%s\nexec %s\n' \
+	"$TMP/cgi-auth.log" "$BACKEND" >"$TMP/backend-log" && chmod 755 "$TMP/backend-log"
 mkdir -p "$TMP/www"
 cat >"$TMP/lighttpd.conf" <<EOF
 server.modules = ( "mod_alias", "mod_setenv", "mod_cgi", "mod_openssl" )
@@ -90,8 +93,8 @@ server.errorlog = "$TMP/lighttpd.err"
 	ssl.pemfile = "$TMP/srv.pem"
 	ssl.privkey = "$TMP/srv.key"
 }
-alias.url = ( "/git/" => "$BACKEND/", "/git0/" => "$TMP/backend-v0/" )
-\$HTTP["url"] =~ "^/git0?/" {
+alias.url = ( "/git/" => "$BACKEND/", "/git0/" => "$TMP/backend-v0/", "/gitl/" => "$TMP/backend-log/" )
+\$HTTP["url"] =~ "^/git[0l]?/" {
 	cgi.assign = ( "" => "" )
 	setenv.add-environment = ( "GIT_PROJECT_ROOT" => "$TMP/srv", "GIT_HTTP_EXPORT_ALL" => "1",
 				   "GIT_CONFIG_NOSYSTEM" => "1", "HOME" => "$TMP" )
@@ -202,14 +205,161 @@ fi
 grep -q "not an empty directory" "$TMP/err" || fail "non-empty workspace: unclear error"
 ok "a non-empty workspace is refused"
 
+
+# ---- submodules (git_submod.c) ------------------------------------------------------
+# super.git: lib/mid via the relative URL ../mid.git (which has deps/leaf via
+# ../leaf.git, pinned to a commit that is not leaf's tip) and ext/other via
+# an absolute URL. Judged by real git: `git clone --recurse-submodules` of
+# the same URL, compared file by file (modes, symlinks, contents).
+mkrepo() {              # mkrepo NAME FILE: a bare repo $TMP/srv/NAME.git with two commits
+	rm -rf "$TMP/sm/$1" && git init -q -b main "$TMP/sm/$1"
+	echo "$1 one" >"$TMP/sm/$1/$2" && git -C "$TMP/sm/$1" add -A && git -C "$TMP/sm/$1" commit -qm one
+	echo "$1 two" >"$TMP/sm/$1/$2" && ln -s "$2" "$TMP/sm/$1/link" && chmod 755 "$TMP/sm/$1/$2"
+	git -C "$TMP/sm/$1" add -A && git -C "$TMP/sm/$1" commit -qm two
+}
+gitlink() {             # gitlink WORKTREE PATH COMMIT NAME URL
+	git -C "$1" update-index --add --cacheinfo 160000,"$3","$2"
+	git -C "$1" config -f .gitmodules "submodule.$4.path" "$2"
+	git -C "$1" config -f .gitmodules "submodule.$4.url" "$5"
+	git -C "$1" add .gitmodules
+}
+mkdir -p "$TMP/sm"
+mkrepo leaf leaf.txt
+LEAF1=$(git -C "$TMP/sm/leaf" rev-parse HEAD~1)
+mkrepo mid mid.txt
+(cd "$TMP/sm/mid" && gitlink . deps/leaf "$LEAF1" leaf ../leaf.git && git commit -qm "leaf")
+mkrepo other other.txt
+mkrepo super Dockerfile
+OTHER=$(git -C "$TMP/sm/other" rev-parse HEAD)
+MID=$(git -C "$TMP/sm/mid" rev-parse HEAD)
+(cd "$TMP/sm/super" && gitlink . lib/mid "$MID" mid ../mid.git &&
+	gitlink . ext/other "$OTHER" other "http://127.0.0.1:$HP/git/other.git" && git commit -qm subs)
+for r in leaf mid other super; do rm -rf "$TMP/srv/$r.git"; git clone -q --bare "$TMP/sm/$r" "$TMP/srv/$r.git"; done
+# the leaf's tip moves on: the gitlink now names an older commit
+(cd "$TMP/sm/leaf" && echo three >leaf.txt && git commit -qam three && git push -q "$TMP/srv/leaf.git" main)
+
+# super-missing: a gitlink to a commit leaf.git does not have
+(cd "$TMP/sm/super" && git checkout -q -b missing &&
+	gitlink . lib/ghost 0123456789abcdef0123456789abcdef01234567 ghost ../leaf.git &&
+	git commit -qm ghost && git push -q "$TMP/srv/super.git" missing && git checkout -q main)
+# hostile .gitmodules, one branch each
+hostile() {             # hostile BRANCH NAME PATH URL
+	(cd "$TMP/sm/super" && git checkout -q -b "$1" main &&
+		gitlink . "$3" "$LEAF1" "$2" "$4" && git commit -qm "$1" &&
+		git push -q "$TMP/srv/super.git" "$1" && git checkout -q main)
+}
+hostile h-file evil x/file "file://$TMP/srv/leaf.git"
+hostile h-ext evil x/ext "ext::sh -c touch% $TMP/outside/pwned"
+hostile h-local evil x/local "$TMP/srv/leaf.git"
+hostile h-opt evil x/opt "-oProxyCommand=touch $TMP/outside/pwned"
+hostile h-climb evil x/climb "../../../../../leaf.git"
+(cd "$TMP/sm/super" && git checkout -q -b h-path main && git update-index --add --cacheinfo \
+	160000,"$LEAF1",x/p && printf '[submodule "p"]\n\tpath = ../../outside/p\n\turl = ../leaf.git\n' \
+	>>.gitmodules && git add .gitmodules && git commit -qm h-path && git push -q "$TMP/srv/super.git" h-path &&
+	git checkout -q main)
+(cd "$TMP/sm/super" && git checkout -q -b h-noentry main &&
+	git update-index --add --cacheinfo 160000,"$LEAF1",x/none && git commit -qm noentry &&
+	git push -q "$TMP/srv/super.git" h-noentry && git checkout -q main)
+
+SUPER=$(git -C "$TMP/srv/super.git" rev-parse main)
+git clone -q --recurse-submodules "http://127.0.0.1:$HP/git/super.git" "$TMP/judge" 2>"$TMP/judge.err" ||
+	{ cat "$TMP/judge.err" >&2; fail "git clone --recurse-submodules failed"; }
+[ "$(git -C "$TMP/judge/lib/mid/deps/leaf" rev-parse HEAD)" = "$LEAF1" ] || fail "the judge is not at LEAF1"
+# tree NAME DIR: every file, link and directory below DIR except .git, as "mode path sha1-or-target"
+tree_of() {
+	python3 - "$1" <<'EOF2'
+import hashlib, os, stat, sys
+root, out = sys.argv[1], []
+for dp, dns, fns in os.walk(root):
+    dns[:] = [d for d in dns if d != ".git"]
+    for n in fns + [d for d in dns if os.path.islink(os.path.join(dp, d))]:
+        if n == ".git":
+            continue
+        p = os.path.join(dp, n); st = os.lstat(p); rel = os.path.relpath(p, root)
+        if stat.S_ISLNK(st.st_mode):
+            out.append("link %s %s" % (rel, os.readlink(p)))
+        else:
+            out.append("%s %s %s" % (oct(st.st_mode & 0o100), rel, hashlib.sha1(open(p, "rb").read()).hexdigest()))
+    for d in dns:
+        out.append("dir " + os.path.relpath(os.path.join(dp, d), root))
+print("\n".join(sorted(out)))
+EOF2
+}
+tree_of "$TMP/judge" >"$TMP/want.sm"
+
+sm_ok() {               # sm_ok NAME URL CA [opts]: recursive fetch, same tree as the judge
+	local name=$1 url=$2 ca=$3
+	shift 3
+	mkdir -p "$TMP/ws/$name"
+	$RUN "$TG" fetch "$url" main "$TMP/ws/$name" "$ca" --recurse "$@" >"$TMP/out.$name" 2>"$TMP/err.$name" ||
+		{ cat "$TMP/err.$name" >&2; fail "$name: recursive fetch failed"; }
+	[ "$(head -1 "$TMP/out.$name")" = "$SUPER" ] || fail "$name: not the superproject's commit"
+	tree_of "$TMP/ws/$name" >"$TMP/got.$name"
+	diff -u "$TMP/want.sm" "$TMP/got.$name" >&2 || fail "$name: differs from git clone --recurse-submodules"
+	[ -z "$(ls -A "$TMP/outside")" ] || fail "$name: something was written outside"
+}
+sm_ok sm-v2 "http://127.0.0.1:$HP/git/super.git" -
+grep -qx "submodule lib/mid $MID http://127.0.0.1:$HP/git/mid.git depth 1 v2" "$TMP/out.sm-v2" ||
+	{ cat "$TMP/out.sm-v2" >&2; fail "sm-v2: lib/mid not reported with its resolved URL"; }
+grep -qx "submodule lib/mid/deps/leaf $LEAF1 http://127.0.0.1:$HP/git/leaf.git depth 2 v2" "$TMP/out.sm-v2" ||
+	fail "sm-v2: the nested leaf not reported"
+grep -qx "submodule ext/other $OTHER http://127.0.0.1:$HP/git/other.git depth 1 v2" "$TMP/out.sm-v2" ||
+	fail "sm-v2: ext/other not reported"
+grep -q "fetched submodule lib/mid/deps/leaf from http://127.0.0.1:$HP/git/leaf.git at $LEAF1" "$TMP/err.sm-v2" ||
+	fail "sm-v2: no log line for the nested fetch"
+ok "submodules over v2: relative ../mid.git, nested ../leaf.git at a non-tip commit, absolute URL; the tree equals git clone --recurse-submodules"
+sm_ok sm-v0 "http://127.0.0.1:$HP/git0/super.git" -
+grep -q "submodule lib/mid/deps/leaf $LEAF1 http://127.0.0.1:$HP/git0/leaf.git depth 2 v0" "$TMP/out.sm-v0" ||
+	fail "sm-v0: the nested leaf not fetched over v0"
+ok "submodules from a v0 server (relative URLs stay on /git0/; a non-tip commit by id over v0 HTTP)"
+sm_ok sm-https "https://localhost:$SP/git/super.git" "$TMP/ca.pem"
+grep -q "submodule lib/mid/deps/leaf $LEAF1 https://localhost:$SP/git/leaf.git depth 2 v2" "$TMP/out.sm-https" ||
+	fail "sm-https: the nested leaf not fetched over https"
+ok "submodules over https: relative URLs resolve to https, the absolute one stays http"
+mkdir -p "$TMP/ws/sm-off"
+$RUN "$TG" fetch "http://127.0.0.1:$HP/git/super.git" main "$TMP/ws/sm-off" - >"$TMP/out.sm-off" 2>&1 ||
+	fail "sm-off: fetch failed"
+[ -d "$TMP/ws/sm-off/lib/mid" ] && [ -z "$(ls -A "$TMP/ws/sm-off/lib/mid")" ] &&
+	[ -z "$(ls -A "$TMP/ws/sm-off/ext/other")" ] || fail "sm-off: submodule directories not empty"
+ok "without --recurse the submodule directories stay empty"
+PACK=$(sed -n 's/^pack //p' "$TMP/out.sm-off")
+mkdir -p "$TMP/ws/sm-budget"
+$RUN "$TG" fetch "http://127.0.0.1:$HP/git/super.git" main "$TMP/ws/sm-budget" - --recurse \
+	--max-pack $((PACK + 40)) >"$TMP/out" 2>"$TMP/err" && fail "sm-budget: over the pack budget, accepted"
+grep -q "over the limit of 40 bytes\|are used up" "$TMP/err" || { cat "$TMP/err" >&2; fail "sm-budget: unclear error"; }
+ok "the pack limit covers the superproject and its submodules together ($PACK + 40 bytes: $(grep -o 'submodule [^ ]*' "$TMP/err" | tail -1) stops)"
+
+# smf NAME PATTERN BRANCH: the recursive fetch of super.git BRANCH fails saying PATTERN
+smf() {
+	local before
+	mkdir -p "$TMP/ws/$1"
+	before=$(snapshot)
+	if timeout 120 $RUN "$TG" fetch "http://127.0.0.1:$HP/git/super.git" "$3" "$TMP/ws/$1" - --recurse \
+		>"$TMP/out" 2>"$TMP/err"; then
+		fail "$1: fetch succeeded"
+	fi
+	grep -q -- "$2" "$TMP/err" || { cat "$TMP/err" >&2; fail "$1: no '$2' in the error"; }
+	[ "$(snapshot)" = "$before" ] || fail "$1: files changed outside the workspace"
+	[ -z "$(ls -A "$TMP/outside")" ] || fail "$1: something was written outside"
+	ok "$1: $(grep -m1 'failed' "$TMP/err" | head -c 300)"
+}
+smf sm-missing "does not give the commit 0123456789abcdef0123456789abcdef01234567" missing
+smf sm-file "only https://, http://, ssh://" h-file
+smf sm-ext "a transport helper" h-ext
+smf sm-local "a local path" h-local
+smf sm-opt "starts with '-'" h-opt
+smf sm-climb "climb above the host" h-climb
+smf sm-path "the repository: .gitmodules: submodule \"p\": path refused" h-path
+smf sm-noentry "has no entry in the .gitmodules" h-noentry
+
 # ---- hostile server ------------------------------------------------------------------
 COMMIT=$(git -C "$TMP/srv/repo.git" rev-parse main)
 printf '%s\n' "$COMMIT" | git -C "$TMP/srv/repo.git" pack-objects -q --revs --depth=50 --stdout \
 	>"$TMP/good.pack"
 PP=$(free_port)
-python3 - "$PP" "$COMMIT" "$TMP/good.pack" >"$TMP/py.log" 2>&1 <<'EOF' &
+python3 - "$PP" "$COMMIT" "$TMP/good.pack" "$TMP/py-auth.log" >"$TMP/py.log" 2>&1 <<'EOF' &
 import http.server, socketserver, sys
-port, commit, packf = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, commit, packf, authlog = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 pack = open(packf, "rb").read()
 def pkt(b):
     return b"%04x" % (len(b) + 4) + b
@@ -233,7 +383,11 @@ class H(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         if close:
             self.close_connection = True
+    def auth(self):
+        with open(authlog, "a") as f:
+            f.write("%s auth=%s\n" % (self.path, self.headers.get("Authorization", "-")))
     def do_GET(self):
+        self.auth()
         m = self.mode()
         if m == "dumb":
             return self.send("text/plain", b"%s\trefs/heads/main\n" % commit.encode())
@@ -252,6 +406,7 @@ class H(http.server.BaseHTTPRequestHandler):
         body += b"0000"
         self.send("application/x-git-upload-pack-advertisement", body)
     def do_POST(self):
+        self.auth()
         self.rfile.read(int(self.headers.get("Content-Length", "0")))
         m = self.mode()
         ct = "application/x-git-upload-pack-result"
@@ -298,4 +453,29 @@ tgf dumb-http "not a smart-HTTP git server" "$PY/dumb" main -
 fetch_ok redirect "$PY/redirect" main -
 ok "a redirect to the same scheme is followed"
 tgf redirect-scheme "another scheme" "$PY/downgrade" main -
+
+# Credentials of the superproject go to submodules on its origin only: the
+# access logs show which requests carried them.
+(cd "$TMP/sm/super" && git checkout -q -b auth main && gitlink . x/py "$COMMIT" py "$PY/plain" &&
+	git commit -qm auth && git push -q "$TMP/srv/super.git" auth && git checkout -q main)
+: >"$TMP/py-auth.log"
+mkdir -p "$TMP/ws/sm-auth"
+B64=$(printf 'tok-user:s3cret-sm' | base64)
+# (repo.git, which the python server serves, has a gitlink and no .gitmodules:
+# after x/py is checked out the recursion stops there, as git's would)
+$RUN "$TG" fetch "http://tok-user:s3cret-sm@127.0.0.1:$HP/gitl/super.git" auth "$TMP/ws/sm-auth" - --recurse \
+	>"$TMP/out.sm-auth" 2>"$TMP/err.sm-auth" && fail "sm-auth: a gitlink without .gitmodules was accepted"
+grep -q "the submodule x/py has gitlinks but no .gitmodules" "$TMP/err.sm-auth" ||
+	{ cat "$TMP/err.sm-auth" >&2; fail "sm-auth: unexpected failure"; }
+[ "$(cat "$TMP/ws/sm-auth/x/py/run.sh")" = "$(git -C "$TMP/srv/repo.git" show "$COMMIT:run.sh")" ] ||
+	fail "sm-auth: the submodule on the other origin was not checked out"
+grep -q "^/super.git/git-upload-pack auth=Basic $B64\$" "$TMP/cgi-auth.log" &&
+	grep -q "^/leaf.git/git-upload-pack auth=Basic $B64\$" "$TMP/cgi-auth.log" &&
+	! grep -q "auth=-" "$TMP/cgi-auth.log" ||
+	fail "sm-auth: the same-origin submodule was fetched without the superproject's credentials"
+grep -q "auth=-" "$TMP/py-auth.log" && ! grep -qv "auth=-" "$TMP/py-auth.log" ||
+	{ cat "$TMP/py-auth.log" >&2; fail "sm-auth: credentials went to another origin"; }
+grep -q s3cret "$TMP/out.sm-auth" "$TMP/err.sm-auth" && fail "sm-auth: the password reached the output"
+ok "superproject credentials: sent for the submodules on its origin, not to the other origin; never printed; a nested gitlink without .gitmodules is refused"
+
 echo "all git integration tests passed ($n)"

@@ -181,6 +181,39 @@ fetch_fail wrong-key "refused the deploy key for user root" "$URL" main --ssh-ke
 ok "a deploy key the server does not know is refused"
 fetch_fail ed25519 "Ed25519 keys are not supported" "$URL" main --ssh-key "$TMP/deploy-ed"
 ok "an Ed25519 key is refused with advice (libssh2 1.10 + mbedTLS cannot sign with it)"
+
+# ---- submodules over SSH -----------------------------------------------------------------
+# ssuper.git has lib/s via ../ssub.git at a commit that is not ssub's tip;
+# branch foreign names the same repository by another host name
+# (localhost): the deploy key is not offered there.
+git init -q -b main "$TMP/ssub" && for i in 1 2 3; do echo "s$i" >"$TMP/ssub/s.txt";
+	git -C "$TMP/ssub" add -A; git -C "$TMP/ssub" commit -qm "s$i"; done
+SSUB=$(git -C "$TMP/ssub" rev-parse HEAD~1)
+git clone -q --bare "$TMP/ssub" "$TMP/ssub.git"
+git init -q -b main "$TMP/ssuper" && echo top >"$TMP/ssuper/top.txt"
+(cd "$TMP/ssuper" && git update-index --add --cacheinfo 160000,"$SSUB",lib/s &&
+	git config -f .gitmodules submodule.s.path lib/s && git config -f .gitmodules submodule.s.url ../ssub.git &&
+	git add top.txt .gitmodules && git commit -qm super && git checkout -q -b foreign &&
+	git config -f .gitmodules submodule.s.url "ssh://root@localhost:$PORT$TMP/ssub.git" &&
+	git add .gitmodules && git commit -qm foreign && git checkout -q main)
+git clone -q --bare "$TMP/ssuper" "$TMP/ssuper.git"
+SURL="ssh://root@127.0.0.1:$PORT$TMP/ssuper.git"
+# sm_ssh NAME: the recursive fetch of ssuper main, lib/s judged by git
+sm_ssh() {
+	tg "$1" "$SURL" main --ssh-key "$TMP/deploy" --recurse || { cat "$TMP/err" >&2; fail "$1: fetch failed"; }
+	listing "$TMP/ws/$1/lib/s" >"$TMP/got.$1"
+	git -C "$TMP/ssub.git" ls-tree -r --full-tree "$SSUB" | sort >"$TMP/want.$1"
+	diff -u "$TMP/want.$1" "$TMP/got.$1" >&2 || fail "$1: lib/s differs from git ls-tree of $SSUB"
+	grep -q "^submodule lib/s $SSUB ssh://root@127.0.0.1:$PORT$TMP/ssub.git depth 1" "$TMP/out.$1" ||
+		fail "$1: the submodule is not reported"
+}
+sm_ssh sm-v2
+grep -q "^submodule lib/s $SSUB .* v2$" "$TMP/out.sm-v2" || fail "sm-v2: not by id over v2"
+ok "submodule over SSH (v2): ../ssub.git resolved against the ssh:// URL, a non-tip commit asked for by id"
+tg sm-foreign "$SURL" foreign --ssh-key "$TMP/deploy" --recurse && fail "sm-foreign: fetch succeeded"
+grep -q "submodule lib/s (ssh://root@localhost:$PORT$TMP/ssub.git) at $SSUB: an SSH fetch needs a deploy key" \
+	"$TMP/err" || fail "sm-foreign: $(cat "$TMP/err")"
+ok "a submodule on another SSH host name gets no deploy key: $(grep -o 'submodule lib/s.*' "$TMP/err" | head -c 200)"
 stop_sshd
 
 # ---- a server without v2 (GIT_PROTOCOL not accepted) ------------------------------------
@@ -188,6 +221,9 @@ start_sshd v0 "$TMP/hk1"
 fetch_ok v0-server main
 grep -qx 'protocol 0' "$TMP/out.v0-server" || fail "v0-server: not v0"
 ok "server not accepting GIT_PROTOCOL: v0 fallback, same checkout"
+sm_ssh sm-v0
+grep -q "^submodule lib/s $SSUB .* v0 searched$" "$TMP/out.sm-v0" || fail "sm-v0: not v0 by history"
+ok "submodule over SSH v0: upload-pack refuses the non-tip commit by id, found in HEAD's last commits instead"
 stop_sshd
 
 # ---- the host key changes: refused ----------------------------------------------------------

@@ -30,6 +30,7 @@ struct drive_args {
 	struct git_fetch_opts o;
 	uint8_t *ca, *key;
 	size_t ca_len, key_len;
+	int recurse;
 };
 
 static int drive_opts(struct drive_args *a, int argc, char **argv)
@@ -43,6 +44,13 @@ static int drive_opts(struct drive_args *a, int argc, char **argv)
 			a->o.force_v0 = 1;
 			continue;
 		}
+		if (strcmp(argv[i], "--recurse") == 0) {
+			a->recurse = 1;
+			continue;
+		}
+		if (v && strcmp(argv[i], "--commit") == 0)
+			a->o.commit = v;
+		else
 		if (num && strcmp(argv[i], "--max-pack") == 0)
 			a->o.lim.max_pack = n;
 		else if (num && strcmp(argv[i], "--depth") == 0)
@@ -67,6 +75,13 @@ static int drive_opts(struct drive_args *a, int argc, char **argv)
 	return 0;
 }
 
+static void sub_log(void *ctx, const struct git_submodule *s)
+{
+	(void)ctx;
+	fprintf(stderr, "%s submodule %s from %s at %s\n", s->fetched ? "fetched" : "fetching",
+		s->path, s->url, s->oid);
+}
+
 static int drive(int argc, char **argv)
 {
 	struct drive_args a = { .o = { .url = argv[2], .branch = argv[3] } };
@@ -89,6 +104,9 @@ static int drive(int argc, char **argv)
 		goto out;
 	}
 	rc = git_fetch_checkout(&a.o, dfd, &r, err, sizeof err);
+	if (rc == 0 && a.recurse && (rc = git_submodules_checkout(&a.o, dfd, &r, sub_log, NULL, err,
+								 sizeof err)) < 0)
+		git_result_free(&r);
 	close(dfd);
 	if (rc < 0) {
 		fprintf(stderr, "fetch failed (%d): %s\n", rc, err);
@@ -101,8 +119,16 @@ static int drive(int argc, char **argv)
 	       (unsigned long long)r.commit_time, r.tree);
 	if (r.host_key[0])
 		printf("hostkey %s\n", r.host_key);
+	if (r.searched)
+		printf("searched\n");
+	printf("pack %llu\n", (unsigned long long)r.pack_bytes);
 	for (size_t i = 0; i < r.nsubs; i++)
-		printf("submodule %s %s\n", r.subs[i].path, r.subs[i].oid);
+		if (r.subs[i].fetched)
+			printf("submodule %s %s %s depth %u v%d%s\n", r.subs[i].path, r.subs[i].oid,
+			       r.subs[i].url, r.subs[i].depth, r.subs[i].protocol,
+			       r.subs[i].searched ? " searched" : "");
+		else
+			printf("submodule %s %s\n", r.subs[i].path, r.subs[i].oid);
 	git_result_free(&r);
 out:
 	free(a.ca);
@@ -696,6 +722,35 @@ static void test_checkout(void)
 	CHECK(lstat(path, &st) == 0 && S_ISDIR(st.st_mode));
 	git_result_free(&r);
 
+	/* the root's .gitmodules is kept from the tree (a symlink is noted, not
+	 * read; one in a subdirectory is not the superproject's) */
+	t.len = 0;
+	tent(&t, "100644", ".gitmodules", 11, boid);
+	snprintf(dir, sizeof dir, "%s/gm", tmpl);
+	CHECK(checkout_tree(&t, NULL, blob, dir, &r, err) == 0);
+	CHECK(r.gitmodules && r.gitmodules_len == strlen(blob) && !memcmp(r.gitmodules, blob, 10) &&
+	      r.gitmodules_err == 0 && r.entries == 1 && r.checkout_bytes == 10);
+	git_result_free(&r);
+	CHECK(r.gitmodules == NULL);
+	t.len = 0;
+	tent(&t, "120000", ".gitmodules", 11, boid);
+	snprintf(dir, sizeof dir, "%s/gml", tmpl);
+	CHECK(checkout_tree(&t, NULL, blob, dir, &r, err) == 0);
+	CHECK(r.gitmodules == NULL && r.gitmodules_err == -ELOOP);
+	git_result_free(&r);
+	sub.len = 0;
+	tent(&sub, "100644", ".gitmodules", 11, boid);
+	t.len = 0;
+	tent(&t, "40000", "d", 1, (git_obj_hash(GIT_TREE, sub.data, sub.len, soid), soid));
+	snprintf(dir, sizeof dir, "%s/gmd", tmpl);
+	CHECK(checkout_tree(&t, &sub, blob, dir, &r, err) == 0);
+	CHECK(r.gitmodules == NULL && r.gitmodules_err == 0);
+	git_result_free(&r);
+	sub.len = 0;
+	tent(&sub, "100755", "run", 3, boid);
+	tent(&sub, "120000", "up", 2, boid);
+	git_obj_hash(GIT_TREE, sub.data, sub.len, soid);
+
 	/* refused names, each in a fresh workspace */
 	const char *names[] = { ".", "..", ".git", ".GiT", "a/b", "" };
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
@@ -829,7 +884,8 @@ int main(int argc, char **argv)
 		return drive(argc, argv);
 	if (argc > 1) {
 		fprintf(stderr, "usage: %s [fetch URL BRANCH DIR CAFILE|- [--v0] [--max-pack N] "
-			"[--depth N] [--timeout-ms N] [--ssh-key FILE] [--known-hosts FILE]]\n",
+			"[--depth N] [--timeout-ms N] [--ssh-key FILE] [--known-hosts FILE] "
+			"[--commit HEX] [--recurse]]\n",
 			argv[0]);
 		return 2;
 	}

@@ -277,6 +277,28 @@ static void test_statement(void)
 	i.dockerfile_digest = "md5:00";
 	CHECK(prov_statement(&i, &b) == -EINVAL);
 	buf_free(&b);
+	/* submodules: after the superproject, URL without credentials, commit, path */
+	struct prov_submodule sm[2] = {
+		{ "https://git.example/org/lib.git", "lib", "89abcdef0123456789abcdef0123456789abcdef" },
+		{ "https://u:s3cr3t@other.example/x.git", "lib/deps/x",
+		  "fedcba9876543210fedcba9876543210fedcba98" },
+	};
+	info_init(&i);
+	i.subs = sm;
+	i.nsubs = 2;
+	CHECK(prov_statement(&i, &b) == 0);
+	CHECK(b.data && strstr((char *)b.data, "{\"uri\":\"git+https://git.example/org/lib.git\",\"digest\":"
+		     "{\"gitCommit\":\"89abcdef0123456789abcdef0123456789abcdef\"},\"name\":\"lib\"}") != NULL);
+	CHECK(b.data && strstr((char *)b.data, "\"git+https://other.example/x.git\"") != NULL &&
+	      strstr((char *)b.data, "s3cr3t") == NULL);
+	CHECK(b.data && strstr((char *)b.data, "gitCommit\":\"0123456789abcdef0123456789abcdef01234567") <
+	      strstr((char *)b.data, "git+https://git.example/org/lib.git"));
+	CHECK(prov_statement_check(b.data, b.len, D1, &s, err, sizeof err) == 0 &&
+	      strcmp(s.git_commit, i.git_commit) == 0);
+	buf_free(&b);
+	sm[1].commit = "xyz";
+	CHECK(prov_statement(&i, &b) == -EINVAL);
+	buf_free(&b);
 	/* statements of the wrong shape */
 	const char *bad[] = {
 		"{}", "[]",
