@@ -14,6 +14,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_reg.sh"
+. "$(dirname "$0")/lib_git.sh"
 
 [ "$(id -u)" = 0 ] || fail "RUN steps need root (namespaces): run as root"
 command -v lighttpd >/dev/null || fail "lighttpd is not installed"
@@ -54,25 +55,7 @@ cp app/Dockerfile Dockerfile.good
 git -C app add -A && git -C app commit -qm one
 COMMIT=$(git -C app rev-parse HEAD)
 git clone -q --bare app srv/app.git
-BACKEND=$(git --exec-path)/git-http-backend
-HP=$(free_port)
-mkdir -p www
-cat >lighttpd.conf <<EOF
-server.modules = ( "mod_alias", "mod_setenv", "mod_cgi" )
-server.document-root = "$TMP/www"
-server.bind = "127.0.0.1"
-server.port = $HP
-server.errorlog = "$TMP/lighttpd.err"
-alias.url = ( "/git/" => "$BACKEND/" )
-\$HTTP["url"] =~ "^/git/" {
-	cgi.assign = ( "" => "" )
-	setenv.add-environment = ( "GIT_PROJECT_ROOT" => "$TMP/srv", "GIT_HTTP_EXPORT_ALL" => "1",
-				   "GIT_CONFIG_NOSYSTEM" => "1", "HOME" => "$TMP" )
-}
-EOF
-lighttpd -D -f lighttpd.conf >lighttpd.out 2>&1 &
-PIDS+=($!)
-wait_tcp "$HP" 20 || fail "lighttpd did not start"
+start_git_http
 ok "git http-backend on 127.0.0.1:$HP, commit $COMMIT"
 
 # ---- sbsd and the client ----

@@ -23,6 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_reg.sh"
+. "$(dirname "$0")/lib_git.sh"
 
 [ "$(id -u)" = 0 ] || fail "RUN steps need root (namespaces): run as root"
 ROOT=$(cd "$TESTS_DIR/.." && pwd)
@@ -86,23 +87,7 @@ printf 'ARG BASE\nFROM ${BASE}\nCOPY hello.txt /hello.txt\n' >app/Dockerfile
 echo "hello from the s3 test" >app/hello.txt
 git -C app add -A && git -C app commit -qm one
 git clone -q --bare app srv/app.git
-HP=$(free_port)
-cat >lighttpd.conf <<EOF
-server.modules = ( "mod_alias", "mod_setenv", "mod_cgi" )
-server.document-root = "$TMP/www"
-server.bind = "127.0.0.1"
-server.port = $HP
-server.errorlog = "$TMP/lighttpd.err"
-alias.url = ( "/git/" => "$(git --exec-path)/git-http-backend/" )
-\$HTTP["url"] =~ "^/git/" {
-	cgi.assign = ( "" => "" )
-	setenv.add-environment = ( "GIT_PROJECT_ROOT" => "$TMP/srv", "GIT_HTTP_EXPORT_ALL" => "1",
-				   "GIT_CONFIG_NOSYSTEM" => "1", "HOME" => "$TMP" )
-}
-EOF
-lighttpd -D -f lighttpd.conf >lighttpd.out 2>&1 &
-PIDS+=($!)
-wait_tcp "$HP" 20 || fail "lighttpd did not start"
+start_git_http
 
 PORT=$(free_port)
 cat >sbs-config.json <<JSON

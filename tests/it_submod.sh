@@ -15,6 +15,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_reg.sh"
+. "$(dirname "$0")/lib_git.sh"
 
 [ "$(id -u)" = 0 ] || fail "RUN steps need root (namespaces): run as root"
 command -v lighttpd >/dev/null || fail "lighttpd is not installed"
@@ -63,26 +64,9 @@ gitlink app lib/ghost 0123456789abcdef0123456789abcdef01234567 ghost ../greet.gi
 git -C app commit -qm ghost && git -C app push -q "$TMP/srv/app.git" ghost && git -C app checkout -q main
 
 BACKEND=$(git --exec-path)/git-http-backend
-HP=$(free_port)
-mkdir -p www
 printf '#!/bin/sh\necho "$PATH_INFO auth=${HTTP_AUTHORIZATION:--}" >>%s\nexec %s\n' \
 	"$TMP/cgi-auth.log" "$BACKEND" >backend-log && chmod 755 backend-log
-cat >lighttpd.conf <<EOF
-server.modules = ( "mod_alias", "mod_setenv", "mod_cgi" )
-server.document-root = "$TMP/www"
-server.bind = "127.0.0.1"
-server.port = $HP
-server.errorlog = "$TMP/lighttpd.err"
-alias.url = ( "/git/" => "$TMP/backend-log/" )
-\$HTTP["url"] =~ "^/git/" {
-	cgi.assign = ( "" => "" )
-	setenv.add-environment = ( "GIT_PROJECT_ROOT" => "$TMP/srv", "GIT_HTTP_EXPORT_ALL" => "1",
-				   "GIT_CONFIG_NOSYSTEM" => "1", "HOME" => "$TMP" )
-}
-EOF
-lighttpd -D -f lighttpd.conf >lighttpd.out 2>&1 &
-PIDS+=($!)
-wait_tcp "$HP" 20 || fail "lighttpd did not start"
+start_git_http "$TMP/backend-log"
 ok "git http-backend on 127.0.0.1:$HP: app $COMMIT, lib/greet $GREET (not greet's tip), nested deps/words"
 
 # ---- sbsd ----
