@@ -26,8 +26,10 @@
 #include "json.h"
 #include "limits.h"
 
-/* Network timeout for connect, handshake and every read/write wait. */
+/* Network timeout for connect, handshake and every read/write wait; the
+ * environment's SBS_TIMEOUT (seconds, 1..CLI_MAX_TIMEOUT_S) replaces it. */
 #define CLI_TIMEOUT_MS 30000
+#define CLI_MAX_TIMEOUT_S 3600
 /* log --follow polls the server this often. */
 #define CLI_FOLLOW_MS 1000
 
@@ -89,6 +91,8 @@ int cli_new_secret(char out[176]);
 json *cli_mask(const json *j);
 
 /* ---- cli_net.c: one HTTPS request ---- */
+/* Reads SBS_TIMEOUT (see CLI_TIMEOUT_MS); -EINVAL with a message if malformed. */
+int cli_timeout_init(void);
 struct cli_resp {
 	int status;       /* HTTP status */
 	uint8_t *body;    /* NUL-terminated, may be NULL when empty */

@@ -7,7 +7,7 @@
  * off, a JSON body with Content-Type: application/json on every method, and the
  * response read with the http parser (at most HTTP_MAX_RESP_BODY bytes) and
  * parsed as JSON whatever its Content-Type. The socket is non-blocking; every
- * wait is a poll() bounded by CLI_TIMEOUT_MS. The client key is read, handed
+ * wait is a poll() bounded by CLI_TIMEOUT_MS (or SBS_TIMEOUT). The client key is read, handed
  * to the TLS configuration and wiped.
  */
 #include "cli.h"
@@ -62,6 +62,24 @@ static int io_recv(void *ctx, uint8_t *p, size_t n)
 	}
 }
 
+static int timeout_ms = CLI_TIMEOUT_MS;
+
+int cli_timeout_init(void)
+{
+	const char *v = getenv("SBS_TIMEOUT");
+	uint64_t sec;
+
+	if (!v)
+		return 0;
+	if (util_parse_u64(v, strlen(v), CLI_MAX_TIMEOUT_S, &sec) < 0 || sec == 0) {
+		log_err("SBS_TIMEOUT must be a whole number of seconds from 1 to %d",
+			CLI_MAX_TIMEOUT_S);
+		return -EINVAL;
+	}
+	timeout_ms = (int)sec * 1000;
+	return 0;
+}
+
 /* Waits until the socket is ready for what a CRY_WANT_* code asks. */
 static int wait_io(int fd, int want)
 {
@@ -69,7 +87,7 @@ static int wait_io(int fd, int want)
 	int r;
 
 	do
-		r = poll(&p, 1, CLI_TIMEOUT_MS);
+		r = poll(&p, 1, timeout_ms);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
@@ -159,7 +177,7 @@ static void tls_error(const struct cli *c, const char *api, int rc)
 	int dropped = rc == -EIO || rc == CRY_CLOSED || rc == -EPERM;
 
 	if (rc == -ETIMEDOUT)
-		log_err("%s: timed out after %d s waiting for %s:%s", api, CLI_TIMEOUT_MS / 1000,
+		log_err("%s: timed out after %d s waiting for %s:%s", api, timeout_ms / 1000,
 			c->hostname, c->port);
 	else
 		log_err("build: %s SSLError [upload a signed server certificate to HPSB if you "

@@ -267,7 +267,8 @@
 #define KEEPER_MAX_MSG       (STATE_MAX_B64 + PARAM_MAX_VALUE + 256u)
 #define KEEPER_MAX_HOST      253    /* a DNS name in a CSR or self-signed certificate */
 #define KEEPER_MAX_TS        40     /* the "created" time stamp of a state image */
-#define KEEPER_WAIT_MS       60000  /* one answer (RSA-2048 generation takes ~1 s) */
+#define KEEPER_WAIT_MS       180000 /* one answer: RSA-2048 generation takes ~1 s on hardware,
+				      * over 30 s in an emulated s390x guest on a loaded host */
 
 /* git submodules (src/git_submod.c, GITHUB_RECURSE_SUBMODULES). */
 #define GIT_MAX_SUBMODULE_DEPTH 8   /* nesting: a submodule's submodule is depth 2 */

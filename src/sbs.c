@@ -259,7 +259,11 @@ static void help_all(void)
 			 flags[i].name, flags[i].arg ? " " : "", flags[i].arg ? flags[i].arg : "");
 		printf("  %-27s %s\n", opt, flags[i].help);
 	}
-	printf("\nCommand-line options override the same keys in the config file.\n");
+	printf("\nCommand-line options override the same keys in the config file.\n"
+	       "Environment: SBS_TIMEOUT=SECONDS, how long one wait for the server may take\n"
+	       "(connect, handshake, each read; default %d, at most %d): raise it for a slow\n"
+	       "server such as the appliance under emulation.\n", CLI_TIMEOUT_MS / 1000,
+	       CLI_MAX_TIMEOUT_S);
 }
 
 static void help_command(const struct command *cmd)
@@ -430,6 +434,8 @@ int main(int argc, char **argv)
 	rc = parse_args(&c, &a, argc, argv);
 	if (rc == 0)
 		rc = check_args(&c, &a, &cmd);
+	if (rc == 0)
+		rc = cli_timeout_init();
 	if (rc == 0)
 		rc = cli_conf_load(&c);
 	if (rc == 0)

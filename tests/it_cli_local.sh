@@ -275,4 +275,24 @@ sbs appliance-env --env cfg.json --out env5.cpio --attest-request-file big.bin &
 ok "appliance-env: --attest-request-file / ATTEST_REQUEST_FILE put the request in the env as base64; missing or oversize files refused, nothing written"
 cd "$TMP"
 
+# ---- SBS_TIMEOUT: checked, and it bounds a wait for a server that never answers ----
+mkcfg tcfg.json
+SBS_TIMEOUT=abc sbs status --env tcfg.json --noverify && fail "SBS_TIMEOUT=abc accepted"
+has "SBS_TIMEOUT must be" "$TMP/err" || fail "no message for SBS_TIMEOUT=abc"
+SBS_TIMEOUT=0 sbs status --env tcfg.json --noverify && fail "SBS_TIMEOUT=0 accepted"
+SBS_TIMEOUT=3601 sbs status --env tcfg.json --noverify && fail "SBS_TIMEOUT=3601 accepted"
+# a listener that accepts and never says anything: the handshake waits in vain
+SP=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -c 'import socket,sys,time
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(4); c=s.accept(); time.sleep(60)' "$SP" &
+SILENT=$!
+for i in $(seq 1 50); do (exec 3<>/dev/tcp/127.0.0.1/"$SP") 2>/dev/null && break; sleep 0.1; done
+jq --arg p "$SP" '.CICD_PORT = $p | .HOSTNAME = "localhost"' tcfg.json >tcfg2.json
+sbs create-client-cert --env tcfg2.json || fail "create-client-cert (timeout test) failed"
+SBS_TIMEOUT=1 sbs status --env tcfg2.json --noverify && fail "status against a silent server succeeded"
+kill "$SILENT" 2>/dev/null || true; wait "$SILENT" 2>/dev/null || true
+has "timed out after 1 s" "$TMP/err" || fail "SBS_TIMEOUT=1 did not bound the wait: $(cat "$TMP/err")"
+ok "SBS_TIMEOUT: malformed, 0 and over 3600 refused; 1 bounds the wait for a silent server"
+
 echo "all $n checks passed"
