@@ -20,7 +20,10 @@
  * init_net() runs in the server child: reads /proc/cmdline (at most
  * INIT_MAX_CMDLINE bytes) and sets lo up, then eth0 from
  * sbs.ip=A.B.C.D/N and sbs.gw=A.B.C.D (both IPv4, static: QEMU's user
- * network needs no DHCP). Without sbs.ip only lo is configured. Waits at most
+ * network needs no DHCP). sbs.dns=A.B.C.D[,A.B.C.D] (at most INIT_MAX_DNS)
+ * becomes /etc/resolv.conf (QEMU's user network: 10.0.2.3); without it there
+ * is none and names resolve through 127.0.0.1 (musl's default), i.e. not at
+ * all. Without sbs.ip only lo is configured. Waits at most
  * INIT_DEV_WAIT_MS for eth0 to appear. 0 or -errno (logged). With sbs.rss=1
  * (bench/boot.sh) it forks a reporter that waits (at most INIT_RSS_WAIT_MS)
  * until the server accepts on 127.0.0.1:SBS_PORT, prints "sbs init: sbsd
@@ -35,6 +38,8 @@
 
 /* The deploy-time env file, from the second cpio appended to the initramfs. */
 #define INIT_ENV_FILE "/etc/sbs/env"
+/* Written from sbs.dns= by init_net(). */
+#define INIT_RESOLV_CONF "/etc/resolv.conf"
 /* Where the data volume is mounted (hal se). */
 #define INIT_DATA_MNT "/data"
 

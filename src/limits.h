@@ -149,6 +149,7 @@
 #define INIT_MAX_CMDLINE     4096   /* /proc/cmdline (COMMAND_LINE_SIZE on s390x) */
 #define INIT_MAX_ENV         (64u << 10) /* /etc/sbs/env: a few certificates */
 #define INIT_RSS_WAIT_MS     60000  /* sbs.rss=1: wait for the server to listen */
+#define INIT_MAX_DNS         3      /* sbs.dns= name servers (musl's MAXNS) */
 #define SE_MKFS_WAIT_MS      120000 /* mke2fs of a fresh volume under TCG */
 #define SE_MAX_SEED          256    /* one volume seed (SBS_WORKLOAD_SEED, SBS_ENV_SEED); ours are 64 hex */
 /* Attestation (hal/uv.c). The ARCB comes from the deploy-time env, the nonce
