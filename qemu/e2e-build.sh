@@ -15,7 +15,7 @@
 # status is followed (bounded) to success and every phase is timed. Judges
 # independent of sbs: skopeo inspect (the pushed digest == get-digest, the
 # architecture s390x), openssl (the cosign .sig over the payload with the key
-# of get-signed-image-publickey, a tampered payload refused; the DSSE
+# of /config-json (get-signed-image-publickey), a tampered payload refused; the DSSE
 # provenance; RSA over the manifest's SHA-256), umoci (the RUN step's files:
 # `uname -m` said s390x, busybox's sha256sum agrees with the host's, the
 # sandbox's /proc/self/status shows seccomp mode 2, no_new_privs, and a
@@ -64,7 +64,7 @@ wait_tcp() {
 	done
 	return 1
 }
-# shellcheck source=../tests/lib_reg.sh
+# shellcheck source=tests/lib_reg.sh
 . "$QDIR/../tests/lib_reg.sh"
 
 for t in docker-registry skopeo umoci lighttpd openssl jq bc qemu-system-s390x; do
