@@ -8,7 +8,8 @@
 # image (BUSYBOX: Debian's busybox-static:s390x, applet symlinks, config
 # architecture s390x, pushed with skopeo), and git http-backend behind
 # lighttpd serving a repository whose Dockerfile builds FROM that base by
-# 10.0.2.2:PORT, COPYs a file and RUNs s390x busybox commands. QEMU's user
+# 10.0.2.2:PORT, COPYs a file and RUNs s390x busybox commands (one fetches
+# a file from 10.0.2.2 with wget, one runs with --network=none). QEMU's user
 # network maps the guest's 10.0.2.2 to the host's loopback. The appliance
 # boots (fresh 256 MiB disk, 127.0.0.1:PORT forwarded to the guest's 443),
 # the CSR bootstrap and init run through the host's sbs, then `sbs build`;
@@ -89,6 +90,8 @@ BASE_DIGEST=$(jq -r .Digest base.json)
 ok "docker-registry (htpasswd, plain http) on $REG: s390x busybox base $BASE_DIGEST"
 
 mkdir -p srv app www
+HP=$(free_port)
+echo "served to a RUN step $RANDOM$RANDOM" >www/fetch.txt
 git init -q -b main app
 cat >app/Dockerfile <<EOF
 FROM $GREG/base/busybox:1
@@ -98,7 +101,9 @@ COPY hello.txt ./
 RUN touch /etc/resolv.conf
 RUN cat /etc/resolv.conf >resolv.txt && uname -m >arch.txt && sha256sum hello.txt >hello.sum && hostname >host.txt && \\
     grep -E '^(Seccomp|NoNewPrivs|CapBnd|CapEff):' /proc/self/status >sandbox.txt && \\
-    echo "\$GREETING from \$(cat arch.txt)" >built.txt && rm /bin/false
+    echo "\$GREETING from \$(cat arch.txt)" >built.txt && rm /bin/false && \\
+    busybox wget -q -O fetched.txt http://10.0.2.2:$HP/fetch.txt && cat /proc/net/dev >netdev.txt
+RUN --network=none cat /proc/net/dev >netdev-none.txt
 CMD ["/bin/sh", "-c", "cat /app/built.txt"]
 EOF
 echo "hello from the host's git" >app/hello.txt
@@ -106,7 +111,6 @@ git -C app add -A && git -C app commit -qm one
 COMMIT=$(git -C app rev-parse HEAD)
 git clone -q --bare app srv/app.git
 BACKEND=$(git --exec-path)/git-http-backend
-HP=$(free_port)
 cat >lighttpd.conf <<EOF
 server.modules = ( "mod_alias", "mod_setenv", "mod_cgi" )
 server.document-root = "$TMP/www"
@@ -225,9 +229,13 @@ R=bundle/rootfs
 [ "$(cat $R/app/built.txt)" = "hello from s390x" ] || fail "built.txt: $(cat $R/app/built.txt)"
 [ "$(cat $R/app/resolv.txt)" = "nameserver 10.0.2.3" ] || fail "the step's resolv.conf: $(cat $R/app/resolv.txt)"
 [ ! -s $R/etc/resolv.conf ] || fail "the builder's resolv.conf went into the layer"
+cmp -s $R/app/fetched.txt www/fetch.txt || fail "the RUN step's wget from 10.0.2.2: $(cat $R/app/fetched.txt)"
+grep -q 'eth0:' $R/app/netdev.txt || fail "a RUN step with network does not see eth0"
+grep -q 'lo:' $R/app/netdev-none.txt && ! grep -q 'eth0:' $R/app/netdev-none.txt ||
+	fail "RUN --network=none: $(cat $R/app/netdev-none.txt)"
 [ "$(cat $R/app/host.txt)" = sbs-build ] || fail "the step's hostname: $(cat $R/app/host.txt)"
 [ ! -e $R/bin/false ] && [ ! -L $R/bin/false ] && [ -L $R/bin/sh ] || fail "the RUN's rm /bin/false (a whiteout)"
-ok "umoci unpack: COPY'd file; the RUN steps ran s390x busybox in the guest (uname -m s390x, sha256sum agrees, whiteout, sbs.dns's resolv.conf bound read-only)"
+ok "umoci unpack: COPY'd file; the RUN steps ran s390x busybox in the guest (uname -m s390x, sha256sum agrees, whiteout, sbs.dns's resolv.conf bound read-only; wget from 10.0.2.2; --network=none has only lo)"
 SX=$R/app/sandbox.txt
 grep -Eq '^Seccomp:[[:space:]]+2$' $SX || fail "the step ran without a seccomp filter: $(cat $SX)"
 grep -Eq '^NoNewPrivs:[[:space:]]+1$' $SX || fail "the step ran without no_new_privs: $(cat $SX)"
