@@ -21,8 +21,11 @@
 # `uname -m` said s390x, busybox's sha256sum agrees with the host's, the
 # sandbox's /proc/self/status shows seccomp mode 2, no_new_privs, and a
 # bounding set without SYS_ADMIN and without SYS_CHROOT, which only the
-# initramfs path, MS_MOVE + chroot, drops; a whiteout). Then a clean power
-# off, and no secret on the console. Every wait is bounded; the EXIT trap
+# initramfs path, MS_MOVE + chroot, drops; a cgroup namespace; a whiteout).
+# A second build whose RUN step asks for more than its cgroup's memory.max
+# must be OOM-killed by that cgroup (the kernel says so on the console) and
+# fail cleanly while sbsd keeps serving. Then a clean power off, and no
+# secret on the console. Every wait is bounded; the EXIT trap
 # kills QEMU and the servers. KEEP_TMP=1 keeps the work directory.
 set -euo pipefail
 QDIR=$(cd "$(dirname "$0")" && pwd)
@@ -102,7 +105,8 @@ RUN touch /etc/resolv.conf
 RUN cat /etc/resolv.conf >resolv.txt && uname -m >arch.txt && sha256sum hello.txt >hello.sum && hostname >host.txt && \\
     grep -E '^(Seccomp|NoNewPrivs|CapBnd|CapEff):' /proc/self/status >sandbox.txt && \\
     echo "\$GREETING from \$(cat arch.txt)" >built.txt && rm /bin/false && \\
-    busybox wget -q -O fetched.txt http://10.0.2.2:$HP/fetch.txt && cat /proc/net/dev >netdev.txt
+    busybox wget -q -O fetched.txt http://10.0.2.2:$HP/fetch.txt && cat /proc/net/dev >netdev.txt && \\
+    cat /proc/self/cgroup >cgroup.txt
 RUN --network=none cat /proc/net/dev >netdev-none.txt
 CMD ["/bin/sh", "-c", "cat /app/built.txt"]
 EOF
@@ -233,6 +237,7 @@ cmp -s $R/app/fetched.txt www/fetch.txt || fail "the RUN step's wget from 10.0.2
 grep -q 'eth0:' $R/app/netdev.txt || fail "a RUN step with network does not see eth0"
 grep -q 'lo:' $R/app/netdev-none.txt && ! grep -q 'eth0:' $R/app/netdev-none.txt ||
 	fail "RUN --network=none: $(cat $R/app/netdev-none.txt)"
+[ "$(cat $R/app/cgroup.txt)" = "0::/" ] || fail "the step's cgroup namespace: $(cat $R/app/cgroup.txt)"
 [ "$(cat $R/app/host.txt)" = sbs-build ] || fail "the step's hostname: $(cat $R/app/host.txt)"
 [ ! -e $R/bin/false ] && [ ! -L $R/bin/false ] && [ -L $R/bin/sh ] || fail "the RUN's rm /bin/false (a whiteout)"
 ok "umoci unpack: COPY'd file; the RUN steps ran s390x busybox in the guest (uname -m s390x, sha256sum agrees, whiteout, sbs.dns's resolv.conf bound read-only; wget from 10.0.2.2; --network=none has only lo)"
@@ -244,7 +249,8 @@ BND=$(awk '/^CapBnd:/ {print $2}' $SX)
 (((0x$BND >> 21) & 1)) && fail "CAP_SYS_ADMIN in the step's bounding set ($BND)"
 (((0x$BND >> 18) & 1)) && fail "CAP_SYS_CHROOT kept: the initramfs (MS_MOVE + chroot) path did not run ($BND)"
 (((0x$BND >> 0) & 1)) || fail "CAP_CHOWN missing from the step's bounding set ($BND)"
-ok "sandbox in the appliance: seccomp mode 2, no_new_privs, CapBnd $BND (no SYS_ADMIN; SYS_CHROOT dropped by the MS_MOVE + chroot path)"
+ok "sandbox in the appliance: seccomp mode 2, no_new_privs, CapBnd $BND (no SYS_ADMIN; SYS_CHROOT dropped by the MS_MOVE + chroot path), cgroup namespace"
+
 
 # ---- judges: openssl over the cosign signature and the provenance ----
 sbs get-signed-image-publickey --env sbs-config.json || fail "get-signed-image-publickey"
@@ -289,6 +295,36 @@ mkdir -p m/in && tar -xjf "m/manifest.$BN.tbz" -C m/in
 [ "$(jq -r .status m/in/data/build.json)" = success ] || fail "manifest build.json"
 ok "manifest: --verify-manifest OK and openssl verifies RSA over SHA-256(.tbz)"
 
+# ---- a RUN step over its memory.max: the step's cgroup OOM-kills it, sbsd serves on ----
+# 450 MiB in one read(2) buffer: under the guest's 512 MiB, over memory.max
+# (RAM less SBX_CG_MEM_RESERVE). Without the cgroup the kernel would either
+# grant it (and the build succeed) or report a global OOM instead.
+printf 'FROM %s/base/busybox:1\nRUN busybox dd if=/dev/zero of=/dev/null bs=450M count=1\n' "$GREG" >app/Dockerfile
+git -C app commit -qam "too much memory" && git -C app push -q "$TMP/srv/app.git" main
+COMMIT2=$(git -C app rev-parse HEAD)
+T3=$(now)
+sbs build --env sbs-config.json || fail "build 2"
+end=$(($(date +%s) + BUILD_WAIT_S))
+while :; do
+	sbs status --env sbs-config.json || fail "status during build 2"
+	# the first answers may still be the first build's (same status file)
+	[ "$(jq -r .image_tag "$TMP/out")" = "s390x-v1-${COMMIT2:0:7}" ] &&
+		grep -q -e '"status": "success"' -e '"status": "exiting due to' "$TMP/out" && break
+	[ "$(date +%s)" -lt "$end" ] || fail "build 2 did not end within $BUILD_WAIT_S s"
+	sleep 2
+done
+cp "$TMP/out" status2.json
+"$SBS" log --env sbs-config.json --log build >build2.log 2>"$TMP/err" || fail "sbs log 2"
+cp build2.log build.log # what fail shows
+grep -q '"status": "exiting due to a non-zero return value: [0-9]*, cmd: docker build' status2.json ||
+	fail "a step over memory.max: $(jq -r .status status2.json)"
+grep -q "non-zero code: 137" build2.log || fail "the log does not show the step killed (137): $(tail -5 build2.log)"
+has "Memory cgroup out of memory" console.log || fail "no memory-cgroup OOM on the console"
+has "Out of memory: Killed process" console.log && fail "a global OOM, not the step's cgroup"
+has "still busy; left in place" console.log && fail "a step's cgroup was not removed after the run"
+sbs status --env sbs-config.json || fail "status after the OOM kill"
+ok "a RUN step over memory.max: killed by its cgroup's OOM (console), build failed cleanly in $(since "$T3") s, sbsd still serves"
+
 # ---- clean power-off, no secret on the console ----
 python3 - "$TMP/mon.sock" <<'PY' || fail "monitor: system_powerdown"
 import socket, sys, time
@@ -310,7 +346,7 @@ QPID=
 has "powering off" console.log || fail "no clean power-off on the console"
 for s in "$REG_PASS" "GHKEY-e2eb-Do-Not-Leak" "$(jq -r .APPLIANCE_ENV_SEED sbs-config.json)" \
 	"$(jq -r .APPLIANCE_SECRET sbs-config.json)"; do
-	grep -qF -- "$s" console.log build.log status.json m/in/data/build.log statement.json &&
+	grep -qF -- "$s" console.log build.log build2.log status.json m/in/data/build.log statement.json &&
 		fail "a secret reached the console, the build log, the status or the manifest"
 done
 ok "clean power-off; no registry password, GITHUB_KEY, seed or secret on the console, log, status or manifest"

@@ -116,6 +116,16 @@ static void mount_all(void)
 	}
 }
 
+/* cgroup2 on /sys/fs/cgroup, for the RUN steps' limits (src/sandbox_cg.c).
+ * A kernel without cgroups has no such file system: then there are none. */
+static void mount_cgroup(void)
+{
+	if (mount("cgroup2", INIT_CGROUP_MNT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+	    errno != ENODEV && errno != ENOENT)
+		log_warn("init: mounting cgroup2 on %s: %s (RUN steps get no cgroup limits)",
+			 INIT_CGROUP_MNT, strerror(errno));
+}
+
 /* Polls getrandom(GRND_NONBLOCK) until the kernel RNG is initialised. */
 static void wait_entropy(void)
 {
@@ -207,6 +217,7 @@ int init_pid1(void)
 
 	umask(022);
 	mount_all();
+	mount_cgroup();
 	if (reboot(RB_DISABLE_CAD) < 0)
 		log_warn("init: cannot disable ctrl-alt-del: %s", strerror(errno));
 	wait_entropy();

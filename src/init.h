@@ -5,8 +5,9 @@
  * signals. Everything that parses (the kernel command line, the env file)
  * or touches the volume happens in the server child, never in PID 1.
  *
- * init_pid1() runs in PID 1: mounts /proc, /sys, /dev (devtmpfs) and /tmp
- * (tmpfs); waits a bounded time (INIT_RNG_WAIT_MS) for the kernel RNG to be
+ * init_pid1() runs in PID 1: mounts /proc, /sys, /dev (devtmpfs), /tmp
+ * (tmpfs) and, when the kernel has cgroups, cgroup2 on /sys/fs/cgroup (the
+ * RUN steps' limits, src/sandbox_cg.c); waits a bounded time (INIT_RNG_WAIT_MS) for the kernel RNG to be
  * initialised and logs how long it took; sets RB_DISABLE_CAD so that
  * ctrl-alt-del (QEMU's system_powerdown: SCLP quiesce) arrives as SIGINT;
  * forks the server child. In the child it returns 0 with the signal mask
@@ -38,6 +39,8 @@
 
 /* The deploy-time env file, from the second cpio appended to the initramfs. */
 #define INIT_ENV_FILE "/etc/sbs/env"
+/* cgroup2, mounted by init_pid1() when the kernel has cgroups. */
+#define INIT_CGROUP_MNT "/sys/fs/cgroup"
 /* Written from sbs.dns= by init_net(). */
 #define INIT_RESOLV_CONF "/etc/resolv.conf"
 /* Where the data volume is mounted (hal se). */
