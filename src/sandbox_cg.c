@@ -5,7 +5,8 @@
  * number of tasks (pids.max). Used only where the caller sits in the root of a
  * cgroup2 hierarchy mounted on /sys/fs/cgroup: the appliance, whose PID 1
  * mounts it (src/init.c). Anywhere else (a host under systemd or with cgroup
- * v1, a kernel without cgroups) nothing is made and the step runs without
+ * v1, a container, even one whose cgroup namespace makes its group look like
+ * the root, a kernel without cgroups) nothing is made and the step runs without
  * these limits, as before: sbsd does not manage a host's cgroup tree. The
  * group's files are written by the builder before the step exists; the step
  * itself sees no cgroupfs (it has no /sys) and lacks CAP_SYS_ADMIN.
@@ -67,14 +68,18 @@ static int read_small(const char *path, char *out, size_t cap)
 	return rc;
 }
 
-/* 1 when the caller is in the root of a cgroup2 hierarchy on CG_ROOT that
- * offers the memory and pids controllers, else 0. */
+/* 1 when the caller is in the true root of a cgroup2 hierarchy on CG_ROOT
+ * that offers the memory and pids controllers, else 0. */
 static int cg_usable(void)
 {
 	struct statfs sf;
 	char own[256], ctl[256];
 
 	if (statfs(CG_ROOT, &sf) < 0 || (unsigned long)sf.f_type != CG2_MAGIC)
+		return 0;
+	/* cgroup.type exists in every group but the hierarchy's true root: in a
+	 * container with its own cgroup namespace "0::/" is only its ns root */
+	if (access(CG_ROOT "/cgroup.type", F_OK) == 0)
 		return 0;
 	if (read_small("/proc/self/cgroup", own, sizeof own) < 0 ||
 	    read_small(CG_ROOT "/cgroup.controllers", ctl, sizeof ctl) < 0)

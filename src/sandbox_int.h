@@ -26,7 +26,7 @@ int sbx_resolve_ids(const char *rootfs, const char *user, struct sbx_ids *r, cha
 		    size_t errcap);
 
 /* cgroup v2 limits (src/sandbox_cg.c). sbx_cg_create(): where the caller is
- * in the root of a cgroup2 hierarchy on /sys/fs/cgroup with the memory and
+ * in the true root of a cgroup2 hierarchy on /sys/fs/cgroup with the memory and
  * pids controllers (the appliance), makes a fresh group below it with
  * memory.max (RAM less SBX_CG_MEM_RESERVE, at least SBX_CG_MEM_MIN), no
  * swap, memory.oom.group 1 and pids.max SBX_CG_PIDS_MAX, puts its path in
