@@ -2,7 +2,7 @@
 /*
  * sandbox (cgroups): a cgroup v2 group per RUN step, bounding its memory
  * (memory.max, with memory.oom.group so an OOM kills the whole step) and its
- * number of tasks (pids.max). Used only where the caller sits in the root of a
+ * number of tasks (pids.max). Used only where the caller sits in the true root of a
  * cgroup2 hierarchy mounted on /sys/fs/cgroup: the appliance, whose PID 1
  * mounts it (src/init.c). Anywhere else (a host under systemd or with cgroup
  * v1, a container, even one whose cgroup namespace makes its group look like
