@@ -2,7 +2,8 @@
 # The s390x appliance: `make kernel` (linux-source-6.1 + kernel-config/sbs.fragment,
 # cached by a stamp), `make initramfs` (reproducible cpio.gz of rootfs/files.list),
 # `make appliance` (both), `make e2e` (boot under qemu-system-s390x and drive the
-# API from the host, then the power-cut rounds; `make powercut` alone),
+# API from the host, a real s390x build in the guest, then the power-cut
+# rounds; `make e2e-build` and `make powercut` alone),
 # `make bench-boot` (boot timings, bench/boot.sh), `make oci` and
 # `make se-image` (packaging). Everything lands in build/appliance; the kernel
 # tree lives in build/kernel.
@@ -15,7 +16,7 @@ KMAKE    := $(MAKE) -s -C $(KDIR) ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- KBUIL
 KFRAG    := kernel-config/sbs.fragment
 KCONFIG_SAVED := kernel-config/config-6.1-s390x
 
-.PHONY: kernel initramfs appliance e2e powercut bench-boot oci se-image
+.PHONY: kernel initramfs appliance e2e e2e-build powercut bench-boot oci se-image
 
 kernel: $(APP)/vmlinuz
 
@@ -108,16 +109,36 @@ appliance: $(APP)/vmlinuz $(APP)/initramfs.cpio.gz
 	 else echo "appliance: initramfs NOT reproducible: $$a vs $$b" >&2; exit 1; fi
 	@echo "appliance: kernel $(APP)/vmlinuz $$(stat -c %s $(APP)/vmlinuz) bytes, initramfs $$(stat -c %s $(APP)/initramfs.cpio.gz) bytes, sbsd $$(stat -c %s $(APP)/sbsd) bytes, mke2fs $$(stat -c %s $(MKE2FS)) bytes"
 
+# ---- the s390x busybox of the in-guest build (qemu/e2e-build.sh) ----
+# Debian's busybox-static:s390x, fetched once with apt-get download (the
+# host has s390x as a foreign architecture, mk/setup-host.sh) and unpacked
+# with dpkg-deb; the base image made from it is an s390x OCI image.
+BB_S390X := $(APP)/busybox-s390x
+$(BB_S390X): | $(HOST_SETUP)
+	rm -rf $(APP)/dl-busybox && mkdir -p $(APP)/dl-busybox
+	cd $(APP)/dl-busybox && apt-get download -q busybox-static:s390x >/dev/null 2>&1
+	dpkg-deb -x $$(ls $(APP)/dl-busybox/busybox-static_*_s390x.deb | head -n1) $(APP)/dl-busybox/x
+	readelf -h $(APP)/dl-busybox/x/bin/busybox | grep -q 'Machine:.*S/390'
+	cp $(APP)/dl-busybox/x/bin/busybox $@.tmp && mv $@.tmp $@
+	rm -rf $(APP)/dl-busybox/x
+	@echo "busybox: $@ $$(stat -c %s $@) bytes, from $$(ls $(APP)/dl-busybox)"
+
 # ---- end-to-end under qemu-system-s390x ----
 # e2e also runs the power-cut rounds (qemu/powercut.sh, ~1.5 min): make check
 # runs make e2e, so both are judged there. POWERCUT_SEED fixes the random
 # moments (the seed is printed either way).
 POWERCUT_ROUNDS ?= 10
 POWERCUT_SEED   ?=
-e2e: appliance
+e2e: appliance $(BB_S390X)
 	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
 	qemu/e2e.sh $(APP) $(E2E_SBS)
+	qemu/e2e-build.sh $(APP) $(E2E_SBS) $(BB_S390X)
 	qemu/powercut.sh $(APP) $(E2E_SBS) $(POWERCUT_ROUNDS) $(POWERCUT_SEED)
+
+# Only the build inside the guest (part of make e2e).
+e2e-build: appliance $(BB_S390X)
+	@$(MAKE) --no-print-directory TARGET=x86_64 $(E2E_SBS_ARGS) $(E2E_SBS)
+	qemu/e2e-build.sh $(APP) $(E2E_SBS) $(BB_S390X)
 
 # Boot figures next to their floor (a trivial PID 1 on the same kernel), the
 # initramfs size and sbsd's memory after boot; `make bench` should call it.

@@ -116,6 +116,16 @@ static void mount_all(void)
 	}
 }
 
+/* cgroup2 on /sys/fs/cgroup, for the RUN steps' limits (src/sandbox_cg.c).
+ * A kernel without cgroups has no such file system: then there are none. */
+static void mount_cgroup(void)
+{
+	if (mount("cgroup2", INIT_CGROUP_MNT, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0 &&
+	    errno != ENODEV && errno != ENOENT)
+		log_warn("init: mounting cgroup2 on %s: %s (RUN steps get no cgroup limits)",
+			 INIT_CGROUP_MNT, strerror(errno));
+}
+
 /* Polls getrandom(GRND_NONBLOCK) until the kernel RNG is initialised. */
 static void wait_entropy(void)
 {
@@ -207,6 +217,7 @@ int init_pid1(void)
 
 	umask(022);
 	mount_all();
+	mount_cgroup();
 	if (reboot(RB_DISABLE_CAD) < 0)
 		log_warn("init: cannot disable ctrl-alt-del: %s", strerror(errno));
 	wait_entropy();
@@ -351,6 +362,41 @@ bad:
 	return -EINVAL;
 }
 
+/* sbs.dns=A.B.C.D[,A.B.C.D...] -> /etc/resolv.conf (musl reads it; without
+ * one it asks 127.0.0.1). RUN steps with network get it bound read-only. */
+static int net_dns(const char *cl)
+{
+	char w[INIT_MAX_DNS * 16], tok[sizeof w], out[INIT_MAX_DNS * 32], *save = NULL;
+	size_t n = 0;
+	unsigned cnt = 0;
+	int rc = cmdline_get(cl, "sbs.dns", w, sizeof w);
+
+	if (rc == 0)
+		return 0;
+	if (rc > 0) {
+		memcpy(tok, w, sizeof w);
+		for (char *a = strtok_r(tok, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			struct in_addr ip;
+
+			if (++cnt > INIT_MAX_DNS || inet_pton(AF_INET, a, &ip) != 1) {
+				rc = -EINVAL;
+				break;
+			}
+			n += (size_t)snprintf(out + n, sizeof out - n, "nameserver %s\n", a);
+		}
+	}
+	if (rc < 0 || cnt == 0) {
+		log_err("init: expected sbs.dns=A.B.C.D[,A.B.C.D] (at most %d, IPv4)", INIT_MAX_DNS);
+		return -EINVAL;
+	}
+	if ((rc = util_write_atomic(INIT_RESOLV_CONF, out, n, 0644)) < 0) {
+		log_err("init: writing %s: %s", INIT_RESOLV_CONF, strerror(-rc));
+		return rc;
+	}
+	log_info("init: name servers %s in %s", w, INIT_RESOLV_CONF);
+	return 0;
+}
+
 /* /proc files report size 0: read until EOF, at most cap - 1 bytes. */
 static int read_proc(const char *path, char *out, size_t cap)
 {
@@ -450,6 +496,8 @@ int init_net(void)
 		goto out;
 	}
 	rc = net_eth0(s, cl);
+	if (rc == 0)
+		rc = net_dns(cl);
 	if (rc == 0) {
 		char v[8];
 

@@ -5,8 +5,9 @@
  * signals. Everything that parses (the kernel command line, the env file)
  * or touches the volume happens in the server child, never in PID 1.
  *
- * init_pid1() runs in PID 1: mounts /proc, /sys, /dev (devtmpfs) and /tmp
- * (tmpfs); waits a bounded time (INIT_RNG_WAIT_MS) for the kernel RNG to be
+ * init_pid1() runs in PID 1: mounts /proc, /sys, /dev (devtmpfs), /tmp
+ * (tmpfs) and, when the kernel has cgroups, cgroup2 on /sys/fs/cgroup (the
+ * RUN steps' limits, src/sandbox_cg.c); waits a bounded time (INIT_RNG_WAIT_MS) for the kernel RNG to be
  * initialised and logs how long it took; sets RB_DISABLE_CAD so that
  * ctrl-alt-del (QEMU's system_powerdown: SCLP quiesce) arrives as SIGINT;
  * forks the server child. In the child it returns 0 with the signal mask
@@ -20,7 +21,10 @@
  * init_net() runs in the server child: reads /proc/cmdline (at most
  * INIT_MAX_CMDLINE bytes) and sets lo up, then eth0 from
  * sbs.ip=A.B.C.D/N and sbs.gw=A.B.C.D (both IPv4, static: QEMU's user
- * network needs no DHCP). Without sbs.ip only lo is configured. Waits at most
+ * network needs no DHCP). sbs.dns=A.B.C.D[,A.B.C.D] (at most INIT_MAX_DNS)
+ * becomes /etc/resolv.conf (QEMU's user network: 10.0.2.3); without it there
+ * is none and names resolve through 127.0.0.1 (musl's default), i.e. not at
+ * all. Without sbs.ip only lo is configured. Waits at most
  * INIT_DEV_WAIT_MS for eth0 to appear. 0 or -errno (logged). With sbs.rss=1
  * (bench/boot.sh) it forks a reporter that waits (at most INIT_RSS_WAIT_MS)
  * until the server accepts on 127.0.0.1:SBS_PORT, prints "sbs init: sbsd
@@ -35,6 +39,10 @@
 
 /* The deploy-time env file, from the second cpio appended to the initramfs. */
 #define INIT_ENV_FILE "/etc/sbs/env"
+/* cgroup2, mounted by init_pid1() when the kernel has cgroups. */
+#define INIT_CGROUP_MNT "/sys/fs/cgroup"
+/* Written from sbs.dns= by init_net(). */
+#define INIT_RESOLV_CONF "/etc/resolv.conf"
 /* Where the data volume is mounted (hal se). */
 #define INIT_DATA_MNT "/data"
 

@@ -149,6 +149,7 @@
 #define INIT_MAX_CMDLINE     4096   /* /proc/cmdline (COMMAND_LINE_SIZE on s390x) */
 #define INIT_MAX_ENV         (64u << 10) /* /etc/sbs/env: a few certificates */
 #define INIT_RSS_WAIT_MS     60000  /* sbs.rss=1: wait for the server to listen */
+#define INIT_MAX_DNS         3      /* sbs.dns= name servers (musl's MAXNS) */
 #define SE_MKFS_WAIT_MS      120000 /* mke2fs of a fresh volume under TCG */
 #define SE_MAX_SEED          256    /* one volume seed (SBS_WORKLOAD_SEED, SBS_ENV_SEED); ours are 64 hex */
 /* Attestation (hal/uv.c). The ARCB comes from the deploy-time env, the nonce
@@ -203,6 +204,12 @@
 #define SBX_MAX_IDFILE       (1u << 20)  /* an image's /etc/passwd or /etc/group */
 #define SBX_DEV_BYTES        (16u << 20) /* the tmpfs at /dev of a step */
 #define SBX_SHM_BYTES        (64u << 20) /* the tmpfs at /dev/shm (docker's default) */
+/* cgroup v2 limits of a RUN step (the appliance only, src/sandbox_cg.c) */
+#define SBX_CG_MEM_RESERVE   (96ull << 20) /* RAM kept from a step for sbsd, its buffers and the kernel */
+#define SBX_CG_MEM_MIN       (64ull << 20) /* memory.max never below this on a tiny machine */
+#define SBX_CG_PIDS_MAX      4096   /* tasks of one step (a fork bomb stops here) */
+#define SBX_CG_RMDIR_TRIES   200    /* removing the step's group after it died ... */
+#define SBX_CG_RMDIR_POLL_MS 10     /* ... every 10 ms: at most 2 s */
 #define SNAP_MAX_ENTRIES     2000000 /* paths recorded in one snapshot */
 
 /* Image build (src/image.c). */

@@ -63,6 +63,7 @@ struct ctx {
 	int resolv;             /* bind the host's resolv.conf on the image's */
 	int moved_root;         /* no pivot_root possible: MS_MOVE + chroot, no SYS_CHROOT */
 	char oldroot[40];       /* the pivot directory, a random name in the rootfs */
+	char cg[SBX_MAX_PATH];  /* the step's cgroup (sandbox_cg.c), "" for none */
 };
 
 static void send_msg(int fd, int kind, int code, const char *fmt, ...)
@@ -468,9 +469,9 @@ static void install_filter(const struct ctx *c)
 	struct bpf_insn f[FILTER_MAX];
 	struct bpf_prog prog = { (unsigned short)build_filter(f), f };
 
-	/* A kernel built without seccomp (the appliance's) has none of it; it
-	 * compiles out user namespaces, bpf, io_uring, keys, perf and
-	 * userfaultfd instead. Any other failure is fatal. */
+	/* A kernel built without seccomp has none of it (the appliance's has
+	 * CONFIG_SECCOMP_FILTER; qemu/e2e-build.sh sees mode 2 in a step).
+	 * Any other failure is fatal. */
 	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) < 0 && errno == EINVAL)
 		return;
 	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER_, &prog, 0, 0) < 0)
@@ -524,8 +525,9 @@ static void exec_step(const struct ctx *c)
 	_exit(127);
 }
 
-/* Without cgroups nothing bounds the step's memory: make it the OOM killer's
- * first choice, so sbsd's own processes are not. Lowering it again needs
+/* Outside the appliance there is no step cgroup (sandbox_cg.c) and nothing
+ * bounds the step's memory; everywhere, make it the OOM killer's first
+ * choice, so sbsd's own processes are not. Lowering it again needs
  * CAP_SYS_RESOURCE, which the step does not keep. */
 static void oom_first(const struct ctx *c)
 {
@@ -541,6 +543,13 @@ static void step_main(struct ctx *c)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || setsid() < 0)
 		DIE(c, "session%s", "");
+	/* The step's cgroup, joined here and not by the middle process, which
+	 * must survive the group's OOM kill to report it; then a cgroup
+	 * namespace rooted in it. A kernel without cgroups has none (EINVAL). */
+	if (sbx_cg_join(c->cg) < 0)
+		DIE(c, "join the step's cgroup%s", "");
+	if (unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL)
+		DIE(c, "cgroup namespace%s", "");
 	oom_first(c);
 	/* no core files: none in the layer, no host core_pattern handler run */
 	if (setrlimit(RLIMIT_CORE, &(struct rlimit){ 0, 0 }) < 0)
@@ -626,7 +635,7 @@ static void loopback_up(const struct ctx *c)
 
 static void middle_main(struct ctx *c)
 {
-	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP;
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 	const char *root = c->o->rootfs;
 	sigset_t chld;
 	pid_t pid;
@@ -639,8 +648,7 @@ static void middle_main(struct ctx *c)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	if (!c->o->network)
 		flags |= CLONE_NEWNET;
-	/* a kernel without cgroups (the appliance's) has no cgroup namespace */
-	if (unshare(flags) < 0 && (errno != EINVAL || unshare(flags & ~CLONE_NEWCGROUP) < 0))
+	if (unshare(flags) < 0)
 		DIE(c, "unshare%s", "");
 	if (!c->o->network)
 		loopback_up(c);
@@ -861,9 +869,11 @@ int sbx_run(const struct sbx_opts *o, int *exit_status, char *err, size_t errcap
 		snprintf(err, errcap, "sandbox: rootfs: %s", strerror(errno));
 		goto out;
 	}
-	if ((rc = prepare_root(rfd, &made, err, errcap)) == 0) {
+	if ((rc = prepare_root(rfd, &made, err, errcap)) == 0 &&
+	    (rc = sbx_cg_create(c.cg, sizeof c.cg, err, errcap)) >= 0) {
 		prepare_resolv(rfd, &c, &made_resolv);
 		rc = spawn(&c, exit_status, err, errcap);
+		sbx_cg_remove(c.cg);
 	}
 out:
 	if (rfd >= 0) {

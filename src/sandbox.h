@@ -13,7 +13,10 @@
  * /dev/pts, /dev/shm, ptmx, fd links), and /sys absent. Nothing of the host is
  * visible: not the data directory, the keys, sbsd's /proc entries, nor
  * /dev/uv. The step is PID 1 of its namespace and leads a new session (no
- * controlling terminal). Before exec: the bounding set keeps only CHOWN,
+ * controlling terminal). Where sbsd sits in the root of a cgroup2 hierarchy
+ * (the appliance) the step runs in a fresh cgroup of its own with memory.max,
+ * memory.oom.group and pids.max (sandbox_int.h: sbx_cg_create), removed
+ * after the run; elsewhere it has no cgroup limits. Before exec: the bounding set keeps only CHOWN,
  * DAC_OVERRIDE, FOWNER, FSETID, KILL, SETGID, SETUID, SETPCAP,
  * NET_BIND_SERVICE, SYS_CHROOT, MKNOD and SETFCAP (every other capability,
  * SYS_ADMIN, DAC_READ_SEARCH, NET_RAW, SYS_PTRACE... included, is dropped;
