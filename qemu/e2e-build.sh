@@ -56,6 +56,8 @@ fail() {
 has() { grep -q -- "$1" "$2"; }
 now() { date +%s.%N; }
 since() { printf '%.1f' "$(echo "$(now) - $1" | bc)"; }
+# TCG on a loaded host: key generation in the emulated guest can outlast 30 s
+export SBS_TIMEOUT=${SBS_TIMEOUT:-180}
 sbs() { "$SBS" "$@" >"$TMP/out" 2>"$TMP/err"; }
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
