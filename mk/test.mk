@@ -75,3 +75,8 @@ $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
 	$(MAKE) --no-print-directory bench-boot
+
+# bench/pack: our layer packer over a tree, next to tar | pigz | sha256sum (bench/build.sh).
+$(B)/bench/pack: $(OBJ)/bench/pack.o $(B)/libsbs.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)

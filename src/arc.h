@@ -135,6 +135,9 @@ struct arc_write_opts {
 	int64_t epoch;                /* SOURCE_DATE_EPOCH: mtime = min(mtime, epoch) */
 	int level;                    /* gzip level 1..9; 0 = ARC_GZIP_LEVEL */
 	const struct arc_limits *lim; /* NULL: arc_limits_layer() */
+	int threads;                  /* gzip worker threads; 0 = from the CPU count
+				       * (capped by ARC_GZ_MAX_THREADS); never
+				       * changes the output bytes */
 };
 
 struct arc_digests {
