@@ -74,9 +74,16 @@ $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 
 bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
+	$(MAKE) --no-print-directory bench-build
 	$(MAKE) --no-print-directory bench-boot
 
 # bench/pack: our layer packer over a tree, next to tar | pigz | sha256sum (bench/build.sh).
 $(B)/bench/pack: $(OBJ)/bench/pack.o $(B)/libsbs.a
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
+
+# Image builds by sbs (the engine through tests/test_image) next to buildah,
+# and layer packing next to pigz (bench/build.sh; needs root).
+bench-build: $(HOST_SETUP) $(B)/tests/test_image $(B)/bench/pack
+	./bench/build.sh $(B)/tests/test_image $(B)/bench/pack
+.PHONY: bench-build
