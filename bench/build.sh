@@ -23,6 +23,8 @@
 # copy-heavy context as one layer, MB/s of uncompressed tar. Machines here
 # are shared and noisy: only the ratios mean something, and no figure is
 # asserted. Installs buildah and pigz with apt-get if they are missing.
+# BENCH_PERF=1: the cold sbs builds run under `perf record` and the top
+# symbols are printed (build TEST_IMAGE without -s to see names).
 # Everything lives in one temp dir, removed on exit with the servers.
 set -euo pipefail
 TI=$(realpath "$1")
@@ -71,11 +73,12 @@ echo "contexts: copy $(du -sm "$TMP/copy" | cut -f1) MB in $(find "$TMP/copy" -t
 	"run $(grep -c '^RUN' "$TMP/run.sbs.Dockerfile") RUN steps"
 
 sbs_build() { # B MODE REPO
-	local b=$1 mode=$2 repo=$3 w cache=()
+	local b=$1 mode=$2 repo=$3 w cache=() perf=()
 	w=$TMP/sbs-w-$b-$mode
 	rm -rf "$w" && mkdir -p "$w"
 	[ "$mode" = nocache ] || cache=(--cache "$TMP/sbs-cache-$b")
-	"$TI" build "$TMP/$b" "$TMP/$b.sbs.Dockerfile" "$w" --server "$REG_SERVER" \
+	[ "${BENCH_PERF:-0}" = 1 ] && [ "$mode" = cold ] && perf=(perf record -q -o "$TMP/perf-$b.data" --)
+	"${perf[@]}" "$TI" build "$TMP/$b" "$TMP/$b.sbs.Dockerfile" "$w" --server "$REG_SERVER" \
 		"${cache[@]}" --push "$repo:v1"
 }
 bah_build() { # DRIVER B MODE REPO
@@ -134,6 +137,14 @@ R[pack-pigz]=$T
 "$PACK" "$TMP/copy" "$TMP/pack2.tgz" 1 >"$TMP/pack-1thread.log"
 cmp -s "$TMP/pack.tgz" "$TMP/pack2.tgz" && det="same bytes with 1 thread" || det="DIFFERENT bytes with 1 thread"
 gzip -t "$TMP/pack.tgz" || fail "gzip -t on our layer"
+
+if [ "${BENCH_PERF:-0}" = 1 ]; then
+	for b in copy run; do
+		echo "== perf profile of the sbs $b-heavy cold build (an unstripped TEST_IMAGE names symbols)"
+		{ perf report -i "$TMP/perf-$b.data" --no-children --sort comm,sym 2>/dev/null |
+			grep -v '^#' | grep '%' | head -25; } || echo "(no profile)"
+	done
+fi
 
 echo
 echo "== image builds (seconds, each pushed to $REG_ADDR; ratio = sbs / faster buildah)"
