@@ -41,6 +41,8 @@ check-adapters:
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]cJSON\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/json.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]archive(_entry)?\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/arc.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]libssh2' src hal crypto tests --include='*.[ch]' | grep -vx 'src/git_ssh.c'; \
+	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]zlib\.h' src hal crypto tests --include='*.[ch]' | grep -vxE 'src/(arc_gz|git_pack)\.c'; \
+	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]bzlib\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/arc_gz.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]mbedtls/' crypto --include='*.[ch]' | grep -vxE 'crypto/(cry_(mbed|x509|tls|p256)\.c|mbedtls_config\.h)'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]bearssl' crypto --include='*.[ch]' | grep -vxE 'crypto/cry_(bear|p256)\.c'); \
 	  if [ -n "$$bad" ]; then echo "dependency headers outside their adapter: $$bad" >&2; exit 1; fi; \

@@ -33,9 +33,11 @@
  * (parents first), mtimes clamped to the given epoch, uname/gname empty, no
  * atime/ctime/xattrs, ustar headers with a pax 'x' header only for what ustar
  * cannot hold, two zero blocks at the end; gzip with a fixed 10-byte header
- * (no name, mtime 0, OS 255). The output goes to an fd while SHA-256 of the
- * tar (diff_id) and of the compressed blob are computed; nothing is held in
- * memory beyond a few buffers and the sorted name list. No secrets here.
+ * (no name, mtime 0, OS 255), deflated in parallel in independent 128 KiB
+ * blocks (src/arc_gz.c) whose bytes never depend on the thread count. The
+ * output goes to an fd while SHA-256 of the tar (diff_id) and of the
+ * compressed blob are computed; nothing is held in memory beyond a bounded
+ * number of blocks and the sorted name list. No secrets here.
  */
 #ifndef SBS_ARC_H
 #define SBS_ARC_H
