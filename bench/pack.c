@@ -4,8 +4,9 @@
  * over a directory tree, for `make bench` to set next to
  * `tar -cf - | pigz | sha256sum` over the same tree.
  *
- *   pack TREE OUT [THREADS]
- *     THREADS: gzip worker threads (0 or absent: from the CPU count).
+ *   pack TREE OUT [THREADS [LEVEL]]
+ *     THREADS: gzip worker threads (0 or absent: from the CPU count);
+ *     LEVEL: gzip level 1..9 (absent: ARC_GZIP_LEVEL, the one layers use).
  * Prints "tar_bytes N blob_bytes M seconds S tar_mbps R diff_id sha256:..
  * digest sha256:..". MB/s counts uncompressed tar bytes per second, as the
  * pipeline's figure counts the bytes tar wrote.
@@ -42,12 +43,14 @@ int main(int argc, char **argv)
 	double t0, dt;
 	int root, out, rc;
 
-	if (argc < 3 || argc > 4) {
-		fprintf(stderr, "usage: %s TREE OUT [THREADS]\n", argv[0]);
+	if (argc < 3 || argc > 5) {
+		fprintf(stderr, "usage: %s TREE OUT [THREADS [LEVEL]]\n", argv[0]);
 		return 2;
 	}
-	if (argc == 4)
+	if (argc >= 4)
 		o.threads = atoi(argv[3]);
+	if (argc == 5)
+		o.level = atoi(argv[4]);
 	if ((root = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
 	    (out = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		perror("open");
