@@ -599,10 +599,10 @@ static int write_all_entries(struct wctx *w, int fd, struct arc_digests *out)
 	if (!(w->fbuf = malloc(ARC_IO_BLOCK)) || !(w->ikeys = calloc(w->n + 1, sizeof *w->ikeys)))
 		return -ENOMEM;
 	if ((rc = arc_sink_open(&w->s, fd, w->comp, w->level, w->threads)) < 0)
-		return rc;
+		return wfail(w, rc, "write: %s", strerror(-rc));
 	for (size_t i = 0; i < w->n; i++) {
 		if ((rc = put_entry(w, i)) < 0)
-			return rc;
+			return wfail(w, rc, "write: %s", strerror(-rc));
 		count += rc == 0;
 	}
 	w->cur = NULL;

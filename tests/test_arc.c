@@ -26,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "arc.h"
@@ -762,6 +764,43 @@ static void test_parallel(void)
 	put(one, "x", r, 131072 - 1536, 0644, 1600000000);
 	sz = same_bytes(one, "one", "x", 131072 - 1536);
 	CHECK(sz > 131072 && sz < 131072 + 64);
+	/* a failing write is an error with a message: at once (/dev/full), or
+	 * after 300 KB (a pipe whose reader leaves: seen by the writer thread) */
+	signal(SIGPIPE, SIG_IGN);
+	for (int th = 1; th <= 4; th += 3)
+		for (int late = 0; late < 2; late++) {
+			struct arc_change all = { "", ARC_ADD_TREE };
+			struct arc_write_opts o = { .epoch = 1700000000, .threads = th };
+			struct arc_digests d;
+			char err[512] = "";
+			int rfd = open_root(src), pp[2] = { -1, -1 }, ofd, rc;
+			pid_t kid = -1;
+			if (late) {
+				CHECK(pipe(pp) == 0);
+				if ((kid = fork()) == 0) {
+					static uint8_t sink[4096];
+					close(pp[1]);
+					for (size_t got = 0; got < 300000;) {
+						ssize_t k = read(pp[0], sink, sizeof sink);
+						if (k <= 0)
+							break;
+						got += (size_t)k;
+					}
+					_exit(0);
+				}
+				close(pp[0]);
+				ofd = pp[1];
+			} else {
+				ofd = open("/dev/full", O_WRONLY);
+			}
+			rc = arc_write_layer(rfd, &all, 1, &o, ofd, &d, err, sizeof err);
+			CHECK(rc == (late ? -EPIPE : -ENOSPC));
+			CHECK(strstr(err, late ? "Broken pipe" : "No space left") != NULL);
+			close(ofd);
+			close(rfd);
+			if (kid > 0)
+				waitpid(kid, NULL, 0);
+		}
 	fresh(none, sizeof none, "none");
 	CHECK(same_bytes(none, "none", NULL, 0) < 64);
 	free(r);
