@@ -4,7 +4,9 @@
  * streaming), HMAC-SHA256, HKDF-SHA256, PBKDF2-HMAC-SHA256, XTS-AES and
  * ChaCha20-Poly1305, all on BearSSL's constant-time, allocation-free
  * implementations (ChaCha20 "ct", Poly1305 "ctmul", AES "ct64": portable, so
- * x86_64 and s390x run the same code). This is the only
+ * x86_64 and s390x run the same code), except SHA-256, which runs on the x86
+ * SHA extensions where the CPU has them (crypto/cry_shani.c: a non-secret,
+ * constant-time function, checked against the same vectors). This is the only
  * file that includes bearssl.h. Every context that saw key material is wiped
  * before it goes out of scope.
  */
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "bearssl.h"
+#include "cry_shani.h"
 
 _Static_assert(sizeof(struct cry_sha256) >= sizeof(br_sha256_context),
 	       "struct cry_sha256 too small for br_sha256_context");
@@ -31,32 +34,114 @@ static br_sha256_context *sctx(struct cry_sha256 *c)
 	return (br_sha256_context *)(void *)c;
 }
 
+/* With SHA-NI (crypto/cry_shani.c) the context is ours, not BearSSL's, and
+ * says so in its last word (BearSSL's context ends before it). The choice is
+ * made once per process, so a context keeps its kind from init to final. */
+struct ni_sha256 {
+	uint32_t h[8];
+	uint8_t buf[64];
+	uint64_t count;        /* bytes hashed */
+};
+#define NI_TAG 0x53484e49u      /* "SHNI" */
+_Static_assert(sizeof(struct ni_sha256) + 8 <= sizeof(struct cry_sha256), "ni_sha256 too big");
+_Static_assert(sizeof(br_sha256_context) + 8 <= sizeof(struct cry_sha256), "no room for the tag");
+
+static struct ni_sha256 *nctx(struct cry_sha256 *c)
+{
+	return (c->opaque[15] == NI_TAG) ? (struct ni_sha256 *)(void *)c : NULL;
+}
+
+static void ni_update(struct ni_sha256 *x, const uint8_t *p, size_t n)
+{
+	size_t have = (size_t)(x->count & 63), k;
+
+	x->count += n;
+	if (have) {
+		k = 64 - have < n ? 64 - have : n;
+		memcpy(x->buf + have, p, k);
+		p += k;
+		n -= k;
+		if (have + k < 64)
+			return;
+		cry_shani_blocks(x->h, x->buf, 1);
+	}
+	if (n >= 64) {
+		cry_shani_blocks(x->h, p, n / 64);
+		p += n & ~(size_t)63;
+		n &= 63;
+	}
+	memcpy(x->buf, p, n);
+}
+
+/* FIPS 180-4 5.1.1: 0x80, zeros, the bit length big-endian. */
+static void ni_final(struct ni_sha256 *x, uint8_t out[static 32])
+{
+	uint64_t bits = x->count * 8;
+	size_t have = (size_t)(x->count & 63);
+
+	x->buf[have++] = 0x80;
+	if (have > 56) {
+		memset(x->buf + have, 0, 64 - have);
+		cry_shani_blocks(x->h, x->buf, 1);
+		have = 0;
+	}
+	memset(x->buf + have, 0, 56 - have);
+	for (int i = 0; i < 8; i++)
+		x->buf[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+	cry_shani_blocks(x->h, x->buf, 1);
+	for (int i = 0; i < 8; i++) {
+		out[4 * i] = (uint8_t)(x->h[i] >> 24);
+		out[4 * i + 1] = (uint8_t)(x->h[i] >> 16);
+		out[4 * i + 2] = (uint8_t)(x->h[i] >> 8);
+		out[4 * i + 3] = (uint8_t)x->h[i];
+	}
+}
+
 void cry_sha256_init(struct cry_sha256 *c)
 {
+	/* FIPS 180-4 5.3.3 */
+	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+					0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19 };
+
+	memset(c, 0, sizeof *c);
+	if (cry_shani_ok()) {
+		memcpy(((struct ni_sha256 *)(void *)c)->h, iv, sizeof iv);
+		c->opaque[15] = NI_TAG;
+		return;
+	}
 	br_sha256_init(sctx(c));
 }
 
 void cry_sha256_update(struct cry_sha256 *c, const void *p, size_t n)
 {
-	br_sha256_update(sctx(c), p, n);
+	struct ni_sha256 *x = nctx(c);
+
+	if (x)
+		ni_update(x, p, n);
+	else
+		br_sha256_update(sctx(c), p, n);
 }
 
 /* Writes the digest and wipes the context: it may have hashed key material.
  * The context must be re-initialised before reuse. */
 void cry_sha256_final(struct cry_sha256 *c, uint8_t out[static 32])
 {
-	br_sha256_out(sctx(c), out);
+	struct ni_sha256 *x = nctx(c);
+
+	if (x)
+		ni_final(x, out);
+	else
+		br_sha256_out(sctx(c), out);
 	bwipe(c, sizeof *c);
 }
 
 void cry_sha256(const void *p, size_t n, uint8_t out[static 32])
 {
-	br_sha256_context c;
+	struct cry_sha256 c;
 
-	br_sha256_init(&c);
-	br_sha256_update(&c, p, n);
-	br_sha256_out(&c, out);
-	bwipe(&c, sizeof c);
+	cry_sha256_init(&c);
+	cry_sha256_update(&c, p, n);
+	cry_sha256_final(&c, out);
 }
 
 _Static_assert(sizeof(struct cry_sha1) >= sizeof(br_sha1_context),

@@ -41,6 +41,8 @@ check-adapters:
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]cJSON\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/json.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]archive(_entry)?\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/arc.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]libssh2' src hal crypto tests --include='*.[ch]' | grep -vx 'src/git_ssh.c'; \
+	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]zlib\.h' src hal crypto tests --include='*.[ch]' | grep -vxE 'src/(arc_gz|git_pack)\.c'; \
+	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]bzlib\.h' src hal crypto tests --include='*.[ch]' | grep -vx 'src/arc_gz.c'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]mbedtls/' crypto --include='*.[ch]' | grep -vxE 'crypto/(cry_(mbed|x509|tls|p256)\.c|mbedtls_config\.h)'; \
 	  grep -rlE '#[[:space:]]*include[[:space:]]*[<"]bearssl' crypto --include='*.[ch]' | grep -vxE 'crypto/cry_(bear|p256)\.c'); \
 	  if [ -n "$$bad" ]; then echo "dependency headers outside their adapter: $$bad" >&2; exit 1; fi; \
@@ -81,4 +83,16 @@ $(B)/bench/loadgen: $(OBJ)/bench/loadgen.o $(B)/libsbs.a
 bench: $(HOST_SETUP) $(B)/sbsd $(B)/bench/loadgen $(B)/tests/test_s3
 	./bench/run.sh $(B)/sbsd $(B)/bench/loadgen
 	./bench/s3.sh $(B)/tests/test_s3
+	$(MAKE) --no-print-directory bench-build
 	$(MAKE) --no-print-directory bench-boot
+
+# bench/pack: our layer packer over a tree, next to tar | pigz | sha256sum (bench/build.sh).
+$(B)/bench/pack: $(OBJ)/bench/pack.o $(B)/libsbs.a
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(LINK)
+
+# Image builds by sbs (the engine through tests/test_image) next to buildah,
+# and layer packing next to pigz (bench/build.sh; needs root).
+bench-build: $(HOST_SETUP) $(B)/tests/test_image $(B)/bench/pack
+	./bench/build.sh $(B)/tests/test_image $(B)/bench/pack
+.PHONY: bench-build

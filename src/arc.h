@@ -33,9 +33,11 @@
  * (parents first), mtimes clamped to the given epoch, uname/gname empty, no
  * atime/ctime/xattrs, ustar headers with a pax 'x' header only for what ustar
  * cannot hold, two zero blocks at the end; gzip with a fixed 10-byte header
- * (no name, mtime 0, OS 255). The output goes to an fd while SHA-256 of the
- * tar (diff_id) and of the compressed blob are computed; nothing is held in
- * memory beyond a few buffers and the sorted name list. No secrets here.
+ * (no name, mtime 0, OS 255), deflated in parallel in independent 128 KiB
+ * blocks (src/arc_gz.c) whose bytes never depend on the thread count. The
+ * output goes to an fd while SHA-256 of the tar (diff_id) and of the
+ * compressed blob are computed; nothing is held in memory beyond a bounded
+ * number of blocks and the sorted name list. No secrets here.
  */
 #ifndef SBS_ARC_H
 #define SBS_ARC_H
@@ -135,6 +137,9 @@ struct arc_write_opts {
 	int64_t epoch;                /* SOURCE_DATE_EPOCH: mtime = min(mtime, epoch) */
 	int level;                    /* gzip level 1..9; 0 = ARC_GZIP_LEVEL */
 	const struct arc_limits *lim; /* NULL: arc_limits_layer() */
+	int threads;                  /* gzip worker threads; 0 = from the CPU count
+				       * (capped by ARC_GZ_MAX_THREADS); never
+				       * changes the output bytes */
 };
 
 struct arc_digests {

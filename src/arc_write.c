@@ -5,14 +5,12 @@
  * passes names through the process locale (musl and glibc differ in the C
  * locale, so non-ASCII names would give different bytes per build target).
  * Entries are sorted bytewise, mtimes clamped, owners numeric with empty
- * names, ustar with a pax 'x' header only for what ustar cannot hold; gzip
- * (zlib deflate with a fixed header) or bzip2. Output streams to an fd while
- * both digests are computed. Contract in arc.h; format in docs/layers.md.
+ * names, ustar with a pax 'x' header only for what ustar cannot hold. The
+ * tar bytes go to src/arc_gz.c (parallel deterministic gzip, or bzip2),
+ * which streams them to an fd while both digests are computed. Contract in
+ * arc.h; format in docs/layers.md.
  */
 #include "arc.h"
-
-#include <bzlib.h>
-#include <zlib.h>
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,147 +22,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cry.h"
+#include "arc_int.h"
 #include "limits.h"
 #include "util.h"
 
-enum { COMP_GZIP = 1, COMP_BZIP2 };
 enum { WK_TREE = 1, WK_MEM, WK_WHITEOUT, WK_OPAQUE, WK_SYNDIR };
-
-/* ---- compressed, hashed output ---- */
-
-struct sink {
-	int fd, comp, started;
-	z_stream z;
-	bz_stream bz;
-	uint32_t crc;
-	struct cry_sha256 th, bh;
-	uint64_t tar_size, blob_size;
-	uint8_t *in, *out;
-	size_t inlen;
-};
-
-static int emit(struct sink *s, const uint8_t *p, size_t n)
-{
-	cry_sha256_update(&s->bh, p, n);
-	s->blob_size += n;
-	while (n > 0) {
-		ssize_t w = write(s->fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Compresses s->in[0..inlen); finish ends the stream. */
-static int squeeze(struct sink *s, int finish)
-{
-	int zr, rc;
-
-	if (s->comp == COMP_GZIP) {
-		s->crc = (uint32_t)crc32(s->crc, s->in, (uInt)s->inlen);
-		s->z.next_in = s->in;
-		s->z.avail_in = (uInt)s->inlen;
-		do {
-			s->z.next_out = s->out;
-			s->z.avail_out = ARC_IO_BLOCK;
-			zr = deflate(&s->z, finish ? Z_FINISH : Z_NO_FLUSH);
-			if (zr == Z_STREAM_ERROR)
-				return -EIO;
-			if ((rc = emit(s, s->out, ARC_IO_BLOCK - s->z.avail_out)) < 0)
-				return rc;
-		} while (finish ? zr != Z_STREAM_END : s->z.avail_out == 0);
-	} else {
-		s->bz.next_in = (char *)s->in;
-		s->bz.avail_in = (unsigned)s->inlen;
-		do {
-			s->bz.next_out = (char *)s->out;
-			s->bz.avail_out = ARC_IO_BLOCK;
-			zr = BZ2_bzCompress(&s->bz, finish ? BZ_FINISH : BZ_RUN);
-			if (zr < 0)
-				return -EIO;
-			if ((rc = emit(s, s->out, ARC_IO_BLOCK - s->bz.avail_out)) < 0)
-				return rc;
-		} while (finish ? zr != BZ_STREAM_END : s->bz.avail_in > 0);
-	}
-	s->inlen = 0;
-	return 0;
-}
-
-static int sink_put(struct sink *s, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	int rc;
-
-	cry_sha256_update(&s->th, b, n);
-	s->tar_size += n;
-	while (n > 0) {
-		size_t k = ARC_IO_BLOCK - s->inlen;
-		if (k > n)
-			k = n;
-		memcpy(s->in + s->inlen, b, k);
-		s->inlen += k;
-		b += k;
-		n -= k;
-		if (s->inlen == ARC_IO_BLOCK && (rc = squeeze(s, 0)) < 0)
-			return rc;
-	}
-	return 0;
-}
-
-/* gzip header: no name, mtime 0, XFL 0, OS 255 (what Go's compress/gzip writes). */
-static const uint8_t gz_head[10] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff };
-
-static int sink_open(struct sink *s, int fd, int comp, int level)
-{
-	memset(s, 0, sizeof *s);
-	s->fd = fd;
-	s->comp = comp;
-	cry_sha256_init(&s->th);
-	cry_sha256_init(&s->bh);
-	if (!(s->in = malloc(ARC_IO_BLOCK)) || !(s->out = malloc(ARC_IO_BLOCK)))
-		return -ENOMEM;
-	if (comp == COMP_GZIP) {
-		s->crc = (uint32_t)crc32(0, NULL, 0);
-		if (deflateInit2(&s->z, level, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-			return -ENOMEM;
-		s->started = 1;
-		return emit(s, gz_head, sizeof gz_head);
-	}
-	if (BZ2_bzCompressInit(&s->bz, 9, 0, 0) != BZ_OK)
-		return -ENOMEM;
-	s->started = 1;
-	return 0;
-}
-
-static int sink_finish(struct sink *s)
-{
-	uint8_t t[8];
-	int rc = squeeze(s, 1);
-
-	if (rc < 0 || s->comp != COMP_GZIP)
-		return rc;
-	for (int i = 0; i < 4; i++) {
-		t[i] = (uint8_t)(s->crc >> (8 * i));
-		t[4 + i] = (uint8_t)(s->tar_size >> (8 * i));   /* ISIZE: size mod 2^32 */
-	}
-	return emit(s, t, sizeof t);
-}
-
-static void sink_free(struct sink *s)
-{
-	if (s->started && s->comp == COMP_GZIP)
-		deflateEnd(&s->z);
-	else if (s->started)
-		BZ2_bzCompressEnd(&s->bz);
-	free(s->in);
-	free(s->out);
-}
 
 /* ---- a string -> index map (names in the list, inode keys) ---- */
 
@@ -249,7 +111,7 @@ struct went {
 };
 
 struct wctx {
-	int rootfd, comp, level, zero_owner;
+	int rootfd, comp, level, threads, zero_owner;
 	int64_t epoch;
 	const char *prefix;      /* tbz: tree entries live below it */
 	struct arc_limits lim;
@@ -258,7 +120,7 @@ struct wctx {
 	struct smap names, inodes;
 	char **ikeys;            /* owned inode keys */
 	size_t nikeys;
-	struct sink s;
+	struct arc_sink *s;
 	uint64_t total;
 	char *err;
 	size_t errcap;
@@ -513,11 +375,11 @@ struct hdr {
 	const char *link;
 };
 
-static int put_pad(struct sink *s, uint64_t n)
+static int put_pad(struct arc_sink *s, uint64_t n)
 {
 	static const uint8_t zero[512];
 	size_t pad = (size_t)((512 - (n & 511)) & 511);
-	return pad ? sink_put(s, zero, pad) : 0;
+	return pad ? arc_sink_put(s, zero, pad) : 0;
 }
 
 /* One entry's header(s): a pax 'x' header first when ustar cannot hold it. */
@@ -558,14 +420,14 @@ static int put_header(struct wctx *w, const struct hdr *e)
 		char xname[101];
 		snprintf(xname, sizeof xname, "PaxHeaders/%.89s", base ? base + 1 : e->name);
 		ustar(h, xname, strlen(xname), 'x', 0644, 0, 0, pax.len, e->mtime, NULL, 0);
-		if ((rc = sink_put(&w->s, h, 512)) == 0 && (rc = sink_put(&w->s, pax.data, pax.len)) == 0)
-			rc = put_pad(&w->s, pax.len);
+		if ((rc = arc_sink_put(w->s, h, 512)) == 0 && (rc = arc_sink_put(w->s, pax.data, pax.len)) == 0)
+			rc = put_pad(w->s, pax.len);
 	}
 	buf_free(&pax);
 	if (rc < 0)
 		return rc;
 	ustar(h, name, nlen, e->type, e->mode, e->uid, e->gid, e->size, e->mtime, e->link, llen);
-	return sink_put(&w->s, h, 512);
+	return arc_sink_put(w->s, h, 512);
 }
 
 /* ---- entries ---- */
@@ -592,7 +454,7 @@ static int put_data(struct wctx *w, int fd, uint64_t size)
 			return wfail(w, -errno, "read: %s", strerror(errno));
 		if (r == 0)
 			return wfail(w, -EAGAIN, "file shrank while it was written");
-		if ((rc = sink_put(&w->s, w->fbuf, (size_t)r)) < 0)
+		if ((rc = arc_sink_put(w->s, w->fbuf, (size_t)r)) < 0)
 			return rc;
 		left -= (uint64_t)r;
 	}
@@ -600,7 +462,7 @@ static int put_data(struct wctx *w, int fd, uint64_t size)
 		;
 	if (r != 0)
 		return wfail(w, -EAGAIN, "file grew while it was written");
-	return put_pad(&w->s, size);
+	return put_pad(w->s, size);
 }
 
 static int file_size_ok(struct wctx *w, uint64_t size)
@@ -717,9 +579,9 @@ static int put_entry(struct wctx *w, size_t i)
 		h.mode = e->mem->mode ? e->mem->mode & 07777 : 0644;
 		h.size = e->mem->len;
 		if ((rc = file_size_ok(w, h.size)) < 0 || (rc = put_header(w, &h)) < 0 ||
-		    (rc = sink_put(&w->s, e->mem->p, e->mem->len)) < 0)
+		    (rc = arc_sink_put(w->s, e->mem->p, e->mem->len)) < 0)
 			return rc;
-		return put_pad(&w->s, h.size);
+		return put_pad(w->s, h.size);
 	default:        /* whiteouts: empty regular files */
 		return put_header(w, &h);
 	}
@@ -728,6 +590,7 @@ static int put_entry(struct wctx *w, size_t i)
 static int write_all_entries(struct wctx *w, int fd, struct arc_digests *out)
 {
 	static const uint8_t zero[1024];
+	struct arc_digests dg;
 	uint64_t count = 0;
 	int rc;
 
@@ -735,21 +598,18 @@ static int write_all_entries(struct wctx *w, int fd, struct arc_digests *out)
 		return rc;
 	if (!(w->fbuf = malloc(ARC_IO_BLOCK)) || !(w->ikeys = calloc(w->n + 1, sizeof *w->ikeys)))
 		return -ENOMEM;
-	if ((rc = sink_open(&w->s, fd, w->comp, w->level)) < 0)
-		return rc;
+	if ((rc = arc_sink_open(&w->s, fd, w->comp, w->level, w->threads)) < 0)
+		return wfail(w, rc, "write: %s", strerror(-rc));
 	for (size_t i = 0; i < w->n; i++) {
 		if ((rc = put_entry(w, i)) < 0)
-			return rc;
+			return wfail(w, rc, "write: %s", strerror(-rc));
 		count += rc == 0;
 	}
 	w->cur = NULL;
-	if ((rc = sink_put(&w->s, zero, sizeof zero)) < 0 || (rc = sink_finish(&w->s)) < 0)
+	if ((rc = arc_sink_put(w->s, zero, sizeof zero)) < 0 || (rc = arc_sink_finish(w->s, &dg)) < 0)
 		return wfail(w, rc, "write: %s", strerror(-rc));
 	if (out) {
-		cry_sha256_final(&w->s.th, out->diff_id);
-		cry_sha256_final(&w->s.bh, out->blob);
-		out->blob_size = w->s.blob_size;
-		out->tar_size = w->s.tar_size;
+		*out = dg;
 		out->entries = count;
 	}
 	return 0;
@@ -765,7 +625,7 @@ static void wctx_free(struct wctx *w)
 	free(w->ikeys);
 	smap_free(&w->names);
 	smap_free(&w->inodes);
-	sink_free(&w->s);
+	arc_sink_free(w->s);
 	free(w->fbuf);
 }
 
@@ -842,13 +702,14 @@ int arc_write_layer(int rootfd, const struct arc_change *ch, size_t n,
 	struct wctx *w;
 	int rc = 0;
 
-	if (!o || (n && !ch) || o->level < 0 || o->level > 9)
+	if (!o || (n && !ch) || o->level < 0 || o->level > 9 || o->threads < 0)
 		return -EINVAL;
 	if (!(w = wctx_new(o->epoch, o->lim, err, errcap)))
 		return -EINVAL;
 	w->rootfd = rootfd;
-	w->comp = COMP_GZIP;
+	w->comp = ARC_COMP_GZIP;
 	w->level = o->level ? o->level : ARC_GZIP_LEVEL;
+	w->threads = o->threads;
 	for (size_t i = 0; i < n && rc == 0; i++)
 		rc = add_change(w, &ch[i]);
 	w->cur = NULL;
@@ -872,7 +733,7 @@ int arc_tbz_create(const struct arc_mem_file *files, size_t nfiles, int treefd,
 	if ((nfiles && !files) || !(w = wctx_new(mtime, &lim, err, errcap)))
 		return -EINVAL;
 	w->rootfd = treefd;
-	w->comp = COMP_BZIP2;
+	w->comp = ARC_COMP_BZIP2;
 	w->zero_owner = 1;
 	for (size_t i = 0; i < nfiles && rc == 0; i++) {
 		w->cur = files[i].name;

@@ -84,6 +84,18 @@ int img_add_history(struct img_stage *s, int64_t epoch, const char *created_by, 
 	return json_arr_add(s->history, h);
 }
 
+int img_stage_sync(struct img_ctx *x, struct img_stage *s)
+{
+	int rc;
+
+	while (s->lazy > 0) {
+		if ((rc = img_unpack_blob(x, s->layers[s->nlayers - s->lazy].digest, s->rootfd, 0)) < 0)
+			return rc;
+		s->lazy--;
+	}
+	return 0;
+}
+
 int img_stage_add_layer(struct img_stage *s, const struct reg_desc *d, const char *diff_id)
 {
 	if (s->nlayers >= REG_MAX_LAYERS)
@@ -692,10 +704,14 @@ static int dispatch(struct img_ctx *x, const struct df_inst *in, const struct df
 	switch (ev->kw) {
 	case DF_RUN:
 		return img_run(x, s, ev, text);
-	case DF_COPY: case DF_ADD:
-		return img_copy(x, s, ev, text);
-	case DF_WORKDIR:
-		return workdir(x, s, ev, text);
+	case DF_COPY: case DF_ADD: {
+		int rc = img_stage_sync(x, s);
+		return rc < 0 ? rc : img_copy(x, s, ev, text);
+	}
+	case DF_WORKDIR: {
+		int rc = img_stage_sync(x, s);
+		return rc < 0 ? rc : workdir(x, s, ev, text);
+	}
 	default:
 		return metadata(x, s, ev, text);
 	}

@@ -9,7 +9,9 @@
  *   <cache>/blobs/sha256/<hex>
  * both written atomically (temp + rename). A hit re-hashes the cached blob
  * (a mismatch is a miss, logged), links or copies it into the work
- * directory and unpacks it into the stage's rootfs, exactly as a base layer.
+ * directory and adds it to the stage; it is unpacked into the stage's rootfs,
+ * exactly as a base layer, only when a later step needs the rootfs
+ * (img_stage_sync): a build whose remaining steps all hit unpacks nothing.
  */
 #include "image_int.h"
 
@@ -129,11 +131,11 @@ static int hit(struct img_ctx *x, struct img_stage *s, const char *created_by, c
 	snprintf(d.digest, sizeof d.digest, "%s", blob);
 	if ((rc = place_file(cpath, wpath)) < 0)
 		return img_fail(x, rc, "cache: %s: %s", wpath, strerror(-rc));
-	if ((rc = img_unpack_blob(x, blob, s->rootfd, 0)) < 0)
-		return rc;
+	/* unpacked only when something needs the rootfs (img_stage_sync) */
 	if ((rc = img_stage_add_layer(s, &d, diff_id)) < 0 ||
 	    (rc = img_add_history(s, x->o->epoch, created_by, 0)) < 0)
 		return rc;
+	s->lazy++;
 	return 1;
 }
 

@@ -43,6 +43,8 @@ struct img_stage {
 	struct reg_desc *layers;
 	char (*diff_ids)[REG_DIGEST_LEN + 1];
 	size_t nlayers, cap;
+	size_t lazy;                   /* the last `lazy` layers (cache hits) are not yet
+					* in the rootfs: img_stage_sync() before any use */
 };
 
 /* An image pulled for FROM or COPY --from. */
@@ -81,6 +83,10 @@ void img_log(struct img_ctx *x, const char *fmt, ...) __attribute__((format(prin
 void img_rfc3339(int64_t t, char out[32]);
 int img_add_history(struct img_stage *s, int64_t epoch, const char *created_by, int empty);
 int img_stage_add_layer(struct img_stage *s, const struct reg_desc *d, const char *diff_id);
+/* Unpacks the stage's cached layers that were left out of its rootfs (a run
+ * of cache hits needs no rootfs: only what reads or writes it calls this:
+ * COPY/ADD, WORKDIR, a RUN that runs, COPY --from that stage). */
+int img_stage_sync(struct img_ctx *x, struct img_stage *s);
 int img_resolve_owner(struct img_ctx *x, struct img_stage *s, const char *spec,
 		      unsigned *uid, unsigned *gid);
 void img_stage_free(struct img_stage *s);

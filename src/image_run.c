@@ -316,7 +316,8 @@ int img_run(struct img_ctx *x, struct img_stage *s, const struct df_inst *ev, co
 		rc = rc < 0 ? rc : 0;
 		goto out;
 	}
-	rc = run_step(x, s, a, &e, net, text, &k);
+	if ((rc = img_stage_sync(x, s)) == 0)
+		rc = run_step(x, s, a, &e, net, text, &k);
 out:
 	if (rc == -E2BIG && x->err[0] == 0)
 		rc = img_fail(x, rc, "RUN: more than %d arguments", SBX_MAX_ARGS);

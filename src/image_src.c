@@ -465,13 +465,18 @@ int img_source_root(struct img_ctx *x, struct img_stage *s, const char *from, st
 
 	p->context = 0;
 	for (size_t i = 0; i < cur; i++)
-		if (x->stages[i].name[0] && !strcasecmp(x->stages[i].name, from))
+		if (x->stages[i].name[0] && !strcasecmp(x->stages[i].name, from)) {
+			if ((rc = img_stage_sync(x, &x->stages[i])) < 0)
+				return rc;
 			return p->rootfd = x->stages[i].rootfd, 0;
+		}
 	if (s->name[0] && !strcasecmp(s->name, from))
 		return img_fail(x, -EINVAL, "--from=%s: circular dependency on the current stage", from);
 	if (util_parse_u64(from, strlen(from), 1000, &idx) == 0) {
 		if (idx >= cur)
 			return img_fail(x, -EINVAL, "--from=%s: no such earlier stage", from);
+		if ((rc = img_stage_sync(x, &x->stages[idx])) < 0)
+			return rc;
 		return p->rootfd = x->stages[idx].rootfd, 0;
 	}
 	for (size_t i = 0; i < x->npulled; i++)

@@ -283,6 +283,22 @@
 #define GIT_MAX_SUBMODULE_NAME 1024 /* a [submodule "name"] */
 #define GIT_SUBMODULE_DEEPEN 200    /* history fetched when a server refuses a commit by id */
 
+/* Parallel gzip of layers (src/arc_gz.c). The input is cut into blocks of
+ * ARC_GZ_BLOCK bytes, each deflated on its own (primed with the 32 KiB before
+ * it) and ended on a byte boundary: the block size is part of the layer
+ * digest, the thread count is not. ARC_GZ_SLOTS blocks per thread are in
+ * flight at most (memory: ~2.3 * ARC_GZ_BLOCK per slot plus ~300 KiB of zlib
+ * state per thread, ~5 MiB at the cap). */
+#define ARC_GZ_BLOCK         (128u << 10)
+#define ARC_GZ_MAX_THREADS   8              /* compressor threads at most */
+#define ARC_GZ_SLOTS         2              /* blocks in flight per thread */
+/* A block is stored (not deflated) when at least ARC_GZ_RAND_MIN of its 16
+ * probes of ARC_GZ_PROBE bytes look like random bytes: a byte histogram whose
+ * sum of squared counts is within 10% of a uniform one's (order-2 entropy
+ * >= ~7.86 bits/byte). Deflate would gain < 1% there at ~30 MB/s. */
+#define ARC_GZ_PROBE         (8u << 10)
+#define ARC_GZ_RAND_MIN      14
+
 _Static_assert(STATE_MAX_B64 + 128 <= HTTP_MAX_BODY, "a state image must fit in a request");
 
 #endif

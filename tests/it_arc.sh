@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Layer extraction against hostile archives written by Python's tarfile
 # (tests/mkhostile.py), and the layer writer judged by GNU tar, gzip and
-# Python. Each archive is unpacked by `test_arc unpack` into a fresh root in a
-# fresh case directory that also holds a canary directory; after every case
+# Python (the parallel gzip too: the same bytes with 1, 2 and 4 threads,
+# and gzip, python's gzip and zlib read the tar of the diff_id). Each archive
+# is unpacked by `test_arc unpack` into a fresh root in a fresh case
+# directory that also holds a canary directory; after every case
 # the listing of the whole temp dir (the root excepted) and the canary's
 # content must be unchanged, and the refusal must name the expected reason.
 set -euo pipefail
@@ -160,6 +162,37 @@ fresh_case
 arc unpack "$TMP/l1.tgz" "$CASE/root" >/dev/null || fail "own layer does not unpack"
 cmp "$S/rand.bin" "$CASE/root/rand.bin" || fail "round trip content"
 ok "the written layer unpacks to the same contents"
+
+# parallel gzip: the same bytes with 1, 2 and 4 threads, judged by gzip -t,
+# python's gzip and zlib (a random file is stored, a text file deflated)
+P=$TMP/par
+mkdir -p "$P/d"
+head -c 3000000 /dev/urandom >"$P/rand.bin"
+seq 1 400000 >"$P/d/text.txt"
+cp "$S/bin/run" "$P/d/run"
+for t in 1 2 4; do
+	arc write "$P" "$TMP/p$t.tgz" $EPOCH $t >"$W/p$t" || fail "write with $t threads"
+done
+cmp "$TMP/p1.tgz" "$TMP/p2.tgz" && cmp "$TMP/p1.tgz" "$TMP/p4.tgz" || fail "bytes depend on the thread count"
+cmp "$W/p1" "$W/p4" || fail "digests depend on the thread count"
+ok "1, 2 and 4 threads write the same bytes"
+gzip -t "$TMP/p4.tgz" || fail "gzip -t"
+want=$(grep '^diff_id' "$W/p4" | cut -d: -f2 | cut -d' ' -f1)
+python3 - "$TMP/p4.tgz" "$want" "$P" <<'EOF' || fail "python gzip/zlib disagree"
+import gzip, hashlib, io, sys, tarfile, zlib
+blob = open(sys.argv[1], "rb").read()
+a = gzip.decompress(blob)
+d = zlib.decompressobj(wbits=31)
+b = d.decompress(blob) + d.flush()
+assert d.eof and not d.unused_data, "trailing bytes"
+assert a == b and hashlib.sha256(a).hexdigest() == sys.argv[2], "tar differs from diff_id"
+with tarfile.open(fileobj=io.BytesIO(a)) as t:
+    assert t.extractfile("rand.bin").read() == open(sys.argv[3] + "/rand.bin", "rb").read()
+    assert t.extractfile("d/text.txt").read() == open(sys.argv[3] + "/d/text.txt", "rb").read()
+assert len(blob) < 3000000 + 2600000 // 2, len(blob)
+EOF
+[ "$(gzip -dc "$TMP/p4.tgz" | sha256sum | cut -d' ' -f1)" = "$want" ] || fail "gzip -dc tar != diff_id"
+ok "gzip -t, gzip -dc, python gzip and zlib read the same tar (sha256 = diff_id)"
 
 # the manifest .tbz
 mkdir -p "$TMP/git/src"

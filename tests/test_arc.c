@@ -9,11 +9,13 @@
  * and after the layer's own entries), limits refused before any byte is
  * written, hostile entries in ustar archives built by hand here (".." escape,
  * symlink in path, symlink replaced, hardlink escape, devices), streaming in
- * small pieces, and the .tbz round trip.
+ * small pieces, the .tbz round trip, and the parallel gzip: the same trees
+ * (random, text, mixed, a tar of exactly one block, an empty one) give the
+ * same bytes with 1, 2, 3 and 4 threads, and unpack to the same files.
  *
  * Command forms used by tests/it_arc.sh:
  *   test_arc unpack [-e MAX_ENTRIES] [-f MAX_FILE] ARCHIVE ROOT
- *   test_arc write ROOT OUT EPOCH          (a layer of the whole tree)
+ *   test_arc write ROOT OUT EPOCH [THREADS] (a layer of the whole tree)
  *   test_arc tbz OUT TREE EPOCH            (data/build.json, data/build.log, git/)
  * They print the error and exit 1 on refusal.
  */
@@ -24,7 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "arc.h"
@@ -111,10 +115,11 @@ static int unpack_file(const char *archive, const char *root, const struct arc_l
 	return rc;
 }
 
-static int write_tree(const char *root, const char *out, int64_t epoch, struct arc_digests *d)
+static int write_tree_t(const char *root, const char *out, int64_t epoch, int threads,
+			struct arc_digests *d)
 {
 	struct arc_change all = { "", ARC_ADD_TREE };
-	struct arc_write_opts o = { .epoch = epoch };
+	struct arc_write_opts o = { .epoch = epoch, .threads = threads };
 	char err[512] = "";
 	int rfd = open_root(root), ofd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc;
 
@@ -124,6 +129,11 @@ static int write_tree(const char *root, const char *out, int64_t epoch, struct a
 	close(ofd);
 	close(rfd);
 	return rc;
+}
+
+static int write_tree(const char *root, const char *out, int64_t epoch, struct arc_digests *d)
+{
+	return write_tree_t(root, out, epoch, 0, d);
 }
 
 /* Streaming input in pieces of 777 bytes. */
@@ -620,9 +630,13 @@ static int cmd_write(int argc, char **argv)
 	char hex[65];
 	uint64_t epoch;
 
-	if (argc != 5 || util_parse_u64(argv[4], strlen(argv[4]), 1ull << 33, &epoch) < 0)
+	uint64_t threads = 0;
+
+	if ((argc != 5 && argc != 6) ||
+	    util_parse_u64(argv[4], strlen(argv[4]), 1ull << 33, &epoch) < 0 ||
+	    (argc == 6 && util_parse_u64(argv[5], strlen(argv[5]), 64, &threads) < 0))
 		return 2;
-	if (write_tree(argv[2], argv[3], (int64_t)epoch, &d) < 0)
+	if (write_tree_t(argv[2], argv[3], (int64_t)epoch, (int)threads, &d) < 0)
 		return 1;
 	cry_hex(d.blob, 32, hex);
 	printf("digest sha256:%s size %llu\n", hex, (unsigned long long)d.blob_size);
@@ -657,6 +671,143 @@ static int cmd_tbz(int argc, char **argv)
 	return 0;
 }
 
+static void fill_rand(uint8_t *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed | 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)(x >> 11);
+	}
+}
+
+static void fill_text(uint8_t *p, size_t n, unsigned seed)
+{
+	size_t k = 0;
+
+	for (unsigned line = 0; k < n; line++) {
+		char l[96];
+		int m = snprintf(l, sizeof l, "line %u of the text, word %u and %u\n", line,
+				 (line * 7919u + seed) % 1000, line % 13);
+		for (int i = 0; i < m && k < n; i++)
+			p[k++] = (uint8_t)l[i];
+	}
+}
+
+/* Writes root with 1..4 threads: one byte sequence; returns blob size. */
+static uint64_t same_bytes(const char *root, const char *tag, const char *check_file, size_t clen)
+{
+	struct arc_digests d[4];
+	char out[4][300], dst[300], err[512] = "", p[600];
+	uint8_t *b[4] = { 0 }, *got = NULL;
+	size_t n[4];
+
+	for (int t = 0; t < 4; t++) {
+		snprintf(out[t], sizeof out[t], "%s/%s-%d.tgz", tmpdir, tag, t + 1);
+		CHECK(write_tree_t(root, out[t], 1700000000, t + 1, &d[t]) == 0);
+		n[t] = slurp(out[t], &b[t]);
+	}
+	for (int t = 1; t < 4; t++) {
+		CHECK(n[t] == n[0] && n[0] > 0 && !memcmp(b[t], b[0], n[0]));
+		CHECK(!memcmp(d[t].blob, d[0].blob, 32) && !memcmp(d[t].diff_id, d[0].diff_id, 32));
+	}
+	snprintf(p, sizeof p, "%s-dst", tag);
+	fresh(dst, sizeof dst, p);
+	CHECK(unpack_file(out[3], dst, NULL, err, sizeof err) == 0);
+	if (check_file) {
+		snprintf(p, sizeof p, "%s/%s", root, check_file);
+		size_t a = slurp(p, &got);
+		snprintf(p, sizeof p, "%s/%s", dst, check_file);
+		CHECK(a == clen);
+		free(b[1]);
+		b[1] = NULL;
+		CHECK(slurp(p, &b[1]) == a && !memcmp(got, b[1], a));
+	}
+	free(got);
+	for (int t = 0; t < 4; t++)
+		free(b[t]);
+	return d[0].blob_size;
+}
+
+static void test_parallel(void)
+{
+	const size_t rn = 1100000, tn = 900000;
+	uint8_t *r = malloc(rn), *t = malloc(tn), *m = malloc(2 * rn);
+	char src[300], one[300], none[300];
+	uint64_t sz;
+
+	if (!r || !t || !m)
+		abort();
+	fill_rand(r, rn, 7);
+	fill_text(t, tn, 3);
+	for (size_t i = 0; i < 2 * rn; i += 65536)   /* 64 KiB random, 64 KiB text, ... */
+		memcpy(m + i, (i / 65536) % 2 ? t + i % (tn - 65536) : r + i % (rn - 65536),
+		       2 * rn - i < 65536 ? 2 * rn - i : 65536);
+	fresh(src, sizeof src, "par");
+	put(src, "rand.bin", r, rn, 0644, 1600000000);
+	put(src, "text.txt", t, tn, 0644, 1600000000);
+	put(src, "mixed.bin", m, 2 * rn, 0644, 1600000000);
+	mkd(src, "small", 0755);
+	for (int i = 0; i < 300; i++) {
+		char nm[64];
+		snprintf(nm, sizeof nm, "small/f%03d", i);
+		put(src, nm, t + i * 100, 50 + (size_t)i, 0644, 1600000000);
+	}
+	sz = same_bytes(src, "par", "mixed.bin", 2 * rn);
+	/* random stays (stored), text shrinks: between rn and rn + the rest */
+	CHECK(sz > rn + rn / 2 && sz < rn + tn / 2 + rn);
+
+	/* a tar of exactly one block (512 + 129536 + 1024 bytes), random: stored */
+	fresh(one, sizeof one, "one");
+	put(one, "x", r, 131072 - 1536, 0644, 1600000000);
+	sz = same_bytes(one, "one", "x", 131072 - 1536);
+	CHECK(sz > 131072 && sz < 131072 + 64);
+	/* a failing write is an error with a message: at once (/dev/full), or
+	 * after 300 KB (a pipe whose reader leaves: seen by the writer thread) */
+	signal(SIGPIPE, SIG_IGN);
+	for (int th = 1; th <= 4; th += 3)
+		for (int late = 0; late < 2; late++) {
+			struct arc_change all = { "", ARC_ADD_TREE };
+			struct arc_write_opts o = { .epoch = 1700000000, .threads = th };
+			struct arc_digests d;
+			char err[512] = "";
+			int rfd = open_root(src), pp[2] = { -1, -1 }, ofd, rc;
+			pid_t kid = -1;
+			if (late) {
+				CHECK(pipe(pp) == 0);
+				if ((kid = fork()) == 0) {
+					static uint8_t sink[4096];
+					close(pp[1]);
+					for (size_t got = 0; got < 300000;) {
+						ssize_t k = read(pp[0], sink, sizeof sink);
+						if (k <= 0)
+							break;
+						got += (size_t)k;
+					}
+					_exit(0);
+				}
+				close(pp[0]);
+				ofd = pp[1];
+			} else {
+				ofd = open("/dev/full", O_WRONLY);
+			}
+			rc = arc_write_layer(rfd, &all, 1, &o, ofd, &d, err, sizeof err);
+			CHECK(rc == (late ? -EPIPE : -ENOSPC));
+			CHECK(strstr(err, late ? "Broken pipe" : "No space left") != NULL);
+			close(ofd);
+			close(rfd);
+			if (kid > 0)
+				waitpid(kid, NULL, 0);
+		}
+	fresh(none, sizeof none, "none");
+	CHECK(same_bytes(none, "none", NULL, 0) < 64);
+	free(r);
+	free(t);
+	free(m);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && !strcmp(argv[1], "unpack"))
@@ -667,7 +818,7 @@ int main(int argc, char **argv)
 		return cmd_tbz(argc, argv);
 	if (argc > 1) {
 		fprintf(stderr, "usage: test_arc [unpack [-e N] [-f N] ARCHIVE ROOT | "
-				"write ROOT OUT EPOCH | tbz OUT TREE EPOCH]\n");
+				"write ROOT OUT EPOCH [THREADS] | tbz OUT TREE EPOCH]\n");
 		return 2;
 	}
 	snprintf(tmpdir, sizeof tmpdir, "/tmp/test_arc.XXXXXX");
@@ -681,6 +832,7 @@ int main(int argc, char **argv)
 	test_hostile();
 	test_limits();
 	test_tbz();
+	test_parallel();
 	{
 		int fd = open("/tmp", O_PATH | O_DIRECTORY);
 		CHECK(arc_remove_tree(fd, tmpdir + 5) == 0);
