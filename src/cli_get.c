@@ -28,11 +28,18 @@ static int need_201(const char *api, const struct cli_resp *r)
 	return -EPROTO;
 }
 
-/* A reply that lacks a key build.py needs: show it, fail. */
+/* A reply that lacks a key build.py needs: show it, fail. A refusal
+ * ({"error": ...} with a 4xx/5xx) is shown as the server's reason. */
 static int missing(const char *api, const struct cli_resp *r, const char *key)
 {
-	char *t = r->j ? json_print_py(r->j, 4) : NULL;
+	const char *e = r->status >= 400 && r->j ? json_get_str(r->j, "error") : NULL;
+	char *t;
 
+	if (e) {
+		log_err("%s: the server answered HTTP %d: %s", api, r->status, e);
+		return -EBADMSG;
+	}
+	t = r->j ? json_print_py(r->j, 4) : NULL;
 	if (t)
 		log_err("%s: no \"%s\" in the server's reply (HTTP %d): %s", api, key, r->status, t);
 	else

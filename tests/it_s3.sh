@@ -220,6 +220,8 @@ sbs get-state-image --env cfg2.json && fail "get-state-image succeeded through a
 cat "$TMP/out" "$TMP/err" >fault.json
 grep -q 'upload part 2 s3://sbs-state/sbs-state\.[^:]*: HTTP 500 InternalError' fault.json ||
 	fail "final failure: $(cat fault.json "$TMP/err")"
+grep -q 'get-state-image: the server answered HTTP 502: upload part 2 s3://' "$TMP/err" ||
+	fail "the client does not show the server's reason plainly: $(cat "$TMP/err")"
 TRIES=$(($(count INJECT) - inj0))
 [ "$TRIES" = 5 ] || fail "part 2 tried $TRIES times, not 1 + S3_RETRIES (4)"
 grep -q "^DELETE /sbs-state/[^ ]* uploadId 204 BEARER ok ABORT" "$COSLOG" ||
