@@ -206,6 +206,25 @@ static int parse_certs(mbedtls_x509_crt *crt, const uint8_t *p, size_t len)
 	return rc;
 }
 
+/* What both server configurations share: client certificates required and
+ * checked against the CA, the chain with pk (the private key, or only the
+ * public one when a signer does the signing), session tickets. */
+static int server_finish(struct cry_tls_conf *c, mbedtls_pk_context *pk, cry_rng_fn rng,
+			 void *rctx)
+{
+	int rc;
+
+	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	if ((rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, pk)) ||
+	    (rc = mbedtls_ssl_ticket_setup(&c->tickets, rng, rctx, MBEDTLS_CIPHER_AES_256_GCM,
+					   TICKET_LIFETIME)))
+		return cry_mb_err(rc, -EIO);
+	mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
+					    mbedtls_ssl_ticket_parse, &c->tickets);
+	return 0;
+}
+
 int cry_tls_server_conf(struct cry_tls_conf **out, const uint8_t *ca_pem, size_t ca_len,
 			const uint8_t *chain_pem, size_t chain_len,
 			const struct cry_key *key, cry_rng_fn rng, void *rctx)
@@ -226,16 +245,8 @@ int cry_tls_server_conf(struct cry_tls_conf **out, const uint8_t *ca_pem, size_t
 		rc = -EINVAL;   /* certificate is not for this key */
 		goto fail;
 	}
-	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
-	if ((rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->key_view)) ||
-	    (rc = mbedtls_ssl_ticket_setup(&c->tickets, rng, rctx, MBEDTLS_CIPHER_AES_256_GCM,
-					   TICKET_LIFETIME))) {
-		rc = cry_mb_err(rc, -EIO);
+	if ((rc = server_finish(c, &c->key_view, rng, rctx)))
 		goto fail;
-	}
-	mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
-					    mbedtls_ssl_ticket_parse, &c->tickets);
 	*out = c;
 	return 0;
 fail:
@@ -298,20 +309,12 @@ int cry_tls_server_conf_signer(struct cry_tls_conf **out, const uint8_t *ca_pem,
 		goto fail;
 	c->sign = sign;
 	c->sctx = sctx;
-	mbedtls_ssl_conf_authmode(&c->conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
 	mbedtls_ssl_conf_sig_hashes(&c->conf, sha256_only);
 	mbedtls_ssl_conf_async_private_cb(&c->conf, remote_sign_start, NULL, remote_sign_resume,
 					  remote_sign_cancel, NULL);
 	/* the "key" is the certificate's public key: only the hooks sign */
-	if ((rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->chain, &c->chain.pk)) ||
-	    (rc = mbedtls_ssl_ticket_setup(&c->tickets, rng, rctx, MBEDTLS_CIPHER_AES_256_GCM,
-					   TICKET_LIFETIME))) {
-		rc = cry_mb_err(rc, -EIO);
+	if ((rc = server_finish(c, &c->chain.pk, rng, rctx)))
 		goto fail;
-	}
-	mbedtls_ssl_conf_session_tickets_cb(&c->conf, mbedtls_ssl_ticket_write,
-					    mbedtls_ssl_ticket_parse, &c->tickets);
 	*out = c;
 	return 0;
 fail:
