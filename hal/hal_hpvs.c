@@ -55,7 +55,6 @@
 
 #define HPVS_VOLUME     "/data"   /* the compose file's volume target */
 #define HPVS_SECRET_ENV "SBS_APPLIANCE_SECRET"
-#define HPVS_UV_GUEST   "/sys/firmware/uv/prot_virt_guest"
 #define HPVS_SUBDIR     "/sbs"
 #define HPVS_PROBE      "/.sbs-write-probe.tmp-"
 
@@ -229,20 +228,13 @@ static int hpvs_appliance_secret(uint8_t out[static 32])
 	return 0;
 }
 
+extern const struct hal hal_se;
+
+/* The same test as hal se: /sys/firmware/uv/prot_virt_guest reads "1". */
 static int hpvs_protected_guest(void)
 {
-	char c = 0;
-	int fd = open(HPVS_UV_GUEST, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == '1';
+	return hal_se.protected_guest();
 }
-
-extern const struct hal hal_se;
 
 static int hpvs_attest(const uint8_t *user, size_t ulen, struct buf *out)
 {

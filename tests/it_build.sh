@@ -97,18 +97,6 @@ sbs init --env sbs-config.json || fail "init"
 has '"status": "OK"' "$TMP/out" || fail "init: $(cat "$TMP/out")"
 ok "sbsd up, init OK"
 
-# build_and_wait: PUT /image, then status until success or failure (bounded)
-build_and_wait() {
-	sbs build --env sbs-config.json || fail "build"
-	has "OK: async build started" "$TMP/out" || fail "build reply: $(cat "$TMP/out")"
-	local i
-	for i in $(seq 1 600); do
-		sbs status --env sbs-config.json || fail "status during the build"
-		grep -q -e '"status": "success"' -e '"status": "exiting due to' "$TMP/out" && return 0
-		sleep 0.2
-	done
-	fail "build did not end within 120 s"
-}
 
 build_and_wait
 cp "$TMP/out" status1.json

@@ -78,3 +78,17 @@ sbs() { $RUN "$SBS" "$@" >"$TMP/out" 2>"$TMP/err"; }
 
 # jget FILE KEY: a top-level string of a JSON file
 jget() { jq -r --arg k "$2" '.[$k] // empty' "$1"; }
+
+# build_and_wait: PUT /image with ./sbs-config.json, then status until success
+# or failure (bounded: 120 s); the last status is in $TMP/out.
+build_and_wait() {
+	sbs build --env sbs-config.json || fail "build"
+	has "OK: async build started" "$TMP/out" || fail "build reply: $(cat "$TMP/out")"
+	local i
+	for i in $(seq 1 600); do
+		sbs status --env sbs-config.json || fail "status during the build"
+		grep -q -e '"status": "success"' -e '"status": "exiting due to' "$TMP/out" && return 0
+		sleep 0.2
+	done
+	fail "build did not end within 120 s"
+}
